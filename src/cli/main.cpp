@@ -1,7 +1,33 @@
-// trit: the command-line entry point; one file per subcommand beside this one.
+// trit: the command-line entry point. Errors from bad input end the process with a one-line message
+// on stderr and exit status 1; stdout carries only the product.
 #include <cstdio>
+#include <exception>
 
-int main() {
-  std::puts("trit: under construction");
+#include "cli/commands.h"
+#include "runtime/error.h"
+
+#ifndef TRIT_VERSION
+#define TRIT_VERSION "dev"
+#endif
+
+int main(int argc, char** argv) {
+  CLI::App app{"trit: fast inference for BitNet b1.58 ternary LLMs", "trit"};
+  app.set_version_flag("--version", "trit " TRIT_VERSION);
+  app.require_subcommand(1);
+  trit::cli::register_run(app);
+  trit::cli::register_chat(app);
+  trit::cli::register_inspect(app);
+  trit::cli::register_gen_dummy(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const trit::Error& e) {
+    std::fprintf(stderr, "trit: error: %s\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "trit: error: out of memory\n");
+    return 1;
+  }
   return 0;
 }

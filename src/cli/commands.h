@@ -1,0 +1,14 @@
+// The subcommands of `trit`: each file cmd_<name>.cpp defines one register function that adds its
+// subcommand, flags and callback to the app. main.cpp calls them all.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace trit::cli {
+
+void register_run(CLI::App& app);        // cmd_run.cpp: generate text from a prompt
+void register_chat(CLI::App& app);       // cmd_chat.cpp: interactive chat
+void register_inspect(CLI::App& app);    // cmd_inspect.cpp: print a GGUF file's metadata and tensors
+void register_gen_dummy(CLI::App& app);  // cmd_gen_dummy.cpp: write a model with random ternary weights
+
+}  // namespace trit::cli
