@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -29,6 +30,22 @@ void dequantize_row(uint32_t type_id, const uint8_t* row, float* out, int64_t n)
 // A 2-D ternary tensor (shape {cols, rows}) to the reference form. Throws trit::Error for
 // non-ternary types or shapes the layout cannot hold.
 TernaryMatrix unpack_ternary(const gguf::TensorInfo& tensor);
+
+// TL1 and TL2 tile their codes for bitnet.cpp's generated lookup-table kernels; the tiling comes from
+// the kernel configuration (include/kernel_config.ini, written by utils/codegen_tl1.py / codegen_tl2.py)
+// and is not recorded in the file. See docs/formats.md#tl1.
+struct LutKernelConfig {
+  int64_t tile_rows = 0;   // BM: rows per tile
+  int64_t tile_cols = 0;   // BK: columns per tile
+  int64_t block_rows = 0;  // bm ("bmm" in kernel_config.ini): rows per SIMD block, 32 or 64 (TL2: 32)
+};
+// The configuration bitnet.cpp's setup_env.py generates for a weight of this shape (rows = ne1,
+// cols = ne0) in the models it knows, or nullopt.
+std::optional<LutKernelConfig> default_lut_config(uint32_t type_id, int64_t rows, int64_t cols);
+// unpack_ternary / pack_ternary for TL1 and TL2 with an explicit kernel configuration (the overloads
+// without one use default_lut_config and throw trit::Error for shapes it does not know).
+TernaryMatrix unpack_ternary(const gguf::TensorInfo& tensor, const LutKernelConfig& config);
+std::vector<uint8_t> pack_ternary(uint32_t type_id, const TernaryMatrix& m, const LutKernelConfig& config);
 
 // Encoders, for writers (gen-dummy, quantize, convert) and round-trip tests.
 // Float types: F32, F16, BF16, Q8_0 from floats (shape in ggml order).
