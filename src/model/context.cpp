@@ -1,0 +1,183 @@
+// The reference forward pass of every supported architecture (hparams.h lists how they differ):
+//   x = embed(tokens)
+//   per layer:  h = x + Wo · subnorm?(attention(rope(Wq·n(x)), rope(Wk·n(x)), Wv·n(x)))      n = RMSNorm
+//               x = h + Wdown · subnorm?(act(Wgate·n(h)) * Wup·n(h))
+//   logits = Wout · n(x)
+#include "model/context.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/activations.h"
+#include "kernels/bitlinear.h"
+#include "kernels/norm.h"
+#include "kernels/rope.h"
+#include "runtime/assert.h"
+#include "runtime/error.h"
+#include "tensor/codec.h"
+
+namespace trit::model {
+namespace {
+
+float round_f16(float x) { return tensor::f16_to_f32(tensor::f32_to_f16(x)); }
+
+}  // namespace
+
+Context::Context(const Model& model, const ContextOptions& options)
+    : model_(model), pool_(options.n_threads), kv_type_(options.kv_type) {
+  const HParams& h = model.hparams();
+  n_ctx_ = options.n_ctx > 0 ? options.n_ctx : std::min<int64_t>(h.n_ctx_train, 4096);
+  const size_t n = static_cast<size_t>(n_ctx_ * h.n_embd_kv());
+  if (kv_type_ == KvType::kF32) {
+    k_cache_.assign(h.n_layer, std::vector<float>(n));
+    v_cache_.assign(h.n_layer, std::vector<float>(n));
+  } else {
+    k_cache_f16_.assign(h.n_layer, std::vector<uint16_t>(n));
+    v_cache_f16_.assign(h.n_layer, std::vector<uint16_t>(n));
+  }
+}
+
+void Context::store_kv(int64_t layer, int64_t pos, const float* k, const float* v) {
+  const int64_t n = model_.hparams().n_embd_kv();
+  if (kv_type_ == KvType::kF32) {
+    std::copy_n(k, n, k_cache_[layer].data() + pos * n);
+    std::copy_n(v, n, v_cache_[layer].data() + pos * n);
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      k_cache_f16_[layer][pos * n + i] = tensor::f32_to_f16(k[i]);
+      v_cache_f16_[layer][pos * n + i] = tensor::f32_to_f16(v[i]);
+    }
+  }
+}
+
+void Context::truncate(int64_t n) {
+  TRIT_ASSERT(0 <= n && n <= n_past_);
+  n_past_ = n;
+}
+
+// Causal attention of n_tokens new queries (positions n_past_..) over the cache; heads in parallel.
+// Query head h reads KV head h / (n_head / n_head_kv) (grouped-query attention).
+void Context::attention(int64_t layer, int64_t n_tokens, const float* q, float* out) {
+  const HParams& h = model_.hparams();
+  const int64_t group = h.n_head / h.n_head_kv;
+  const int64_t hd = h.head_dim;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const bool f16 = kv_type_ == KvType::kF16;
+  pool_.parallel_for(h.n_head, [&](int64_t h0, int64_t h1) {
+    std::vector<float> scores(static_cast<size_t>(n_past_ + n_tokens));
+    std::vector<float> qh(hd), row(hd);
+    // One cached key or value row of a head, as floats.
+    auto cached = [&](bool key, int64_t pos, int64_t kv_head) -> const float* {
+      const size_t off = static_cast<size_t>(pos * h.n_embd_kv() + kv_head * hd);
+      if (!f16) return (key ? k_cache_ : v_cache_)[layer].data() + off;
+      const uint16_t* src = (key ? k_cache_f16_ : v_cache_f16_)[layer].data() + off;
+      for (int64_t d = 0; d < hd; ++d) row[d] = tensor::f16_to_f32(src[d]);
+      return row.data();
+    };
+    for (int64_t head = h0; head < h1; ++head) {
+      const int64_t kv_head = head / group;
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        const float* qsrc = q + t * h.n_embd_q() + head * hd;
+        for (int64_t d = 0; d < hd; ++d) qh[d] = f16 ? round_f16(qsrc[d]) : qsrc[d];
+        const int64_t n_keys = n_past_ + t + 1;
+        for (int64_t p = 0; p < n_keys; ++p) {
+          const float* kp = cached(true, p, kv_head);
+          float dot = 0.0f;
+          for (int64_t d = 0; d < hd; ++d) dot += qh[d] * kp[d];
+          scores[p] = dot * scale;
+        }
+        kernels::softmax(scores.data(), n_keys);
+        float* oh = out + t * h.n_embd_q() + head * hd;
+        std::fill(oh, oh + hd, 0.0f);
+        for (int64_t p = 0; p < n_keys; ++p) {
+          const float* vp = cached(false, p, kv_head);
+          // ggml rounds the weights to f16 for a single new token; a batch goes through its f32 GEMM.
+          const float w = f16 && n_tokens == 1 ? round_f16(scores[p]) : scores[p];
+          for (int64_t d = 0; d < hd; ++d) oh[d] += w * vp[d];
+        }
+      }
+    }
+  });
+}
+
+std::span<const float> Context::eval(std::span<const int32_t> tokens, bool all_logits) {
+  const HParams& h = model_.hparams();
+  const Weights& w = model_.weights();
+  const int64_t n = static_cast<int64_t>(tokens.size());
+  if (n == 0) trit::fail("no tokens to evaluate");
+  if (n_past_ + n > n_ctx_)
+    trit::fail("context is full: {} tokens in the cache + {} new > context size {} (use -c to raise it)", n_past_, n,
+               n_ctx_);
+  for (int32_t id : tokens)
+    if (id < 0 || id >= h.n_vocab) trit::fail("token id {} is out of range (vocabulary of {})", id, h.n_vocab);
+
+  const int64_t d = h.n_embd;
+  std::vector<float> x(n * d), xn(n * d), q(n * h.n_embd_q()), k(n * h.n_embd_kv()), v(n * h.n_embd_kv()),
+      att(n * h.n_embd_q()), o(n * d), gate(n * h.n_ff), up(n * h.n_ff);
+  for (int64_t t = 0; t < n; ++t)
+    std::copy_n(w.token_embd.data() + static_cast<int64_t>(tokens[t]) * d, d, x.data() + t * d);
+
+  kernels::RopeParams rope = h.rope;
+  if (!w.rope_freqs.empty()) rope.freq_factors = w.rope_freqs.data();
+
+  for (int64_t l = 0; l < h.n_layer; ++l) {
+    const LayerWeights& lw = w.layers[l];
+    // Attention block.
+    for (int64_t t = 0; t < n; ++t)
+      kernels::rms_norm(x.data() + t * d, lw.attn_norm.data(), xn.data() + t * d, d, h.rms_eps);
+    lw.wq.forward(xn.data(), n, q.data(), pool_);
+    lw.wk.forward(xn.data(), n, k.data(), pool_);
+    lw.wv.forward(xn.data(), n, v.data(), pool_);
+    for (int64_t t = 0; t < n; ++t) {
+      const int64_t pos = n_past_ + t;
+      for (int64_t hd = 0; hd < h.n_head; ++hd) kernels::rope(q.data() + t * h.n_embd_q() + hd * h.head_dim, pos, rope);
+      for (int64_t hd = 0; hd < h.n_head_kv; ++hd)
+        kernels::rope(k.data() + t * h.n_embd_kv() + hd * h.head_dim, pos, rope);
+      store_kv(l, pos, k.data() + t * h.n_embd_kv(), v.data() + t * h.n_embd_kv());
+    }
+    attention(l, n, q.data(), att.data());
+    if (h.traits.sub_norms)
+      for (int64_t t = 0; t < n; ++t)
+        kernels::rms_norm(att.data() + t * h.n_embd_q(), lw.attn_sub_norm.data(), att.data() + t * h.n_embd_q(),
+                          h.n_embd_q(), h.rms_eps);
+    lw.wo.forward(att.data(), n, o.data(), pool_);
+    for (int64_t i = 0; i < n * d; ++i) x[i] += o[i];
+
+    // Feed-forward block.
+    for (int64_t t = 0; t < n; ++t)
+      kernels::rms_norm(x.data() + t * d, lw.ffn_norm.data(), xn.data() + t * d, d, h.rms_eps);
+    lw.ffn_gate.forward(xn.data(), n, gate.data(), pool_);
+    lw.ffn_up.forward(xn.data(), n, up.data(), pool_);
+    for (int64_t t = 0; t < n; ++t) {
+      float* g = gate.data() + t * h.n_ff;
+      kernels::gated_activation(g, up.data() + t * h.n_ff, h.n_ff, h.ffn_act);
+      if (h.traits.sub_norms) kernels::rms_norm(g, lw.ffn_sub_norm.data(), g, h.n_ff, h.rms_eps);
+    }
+    lw.ffn_down.forward(gate.data(), n, o.data(), pool_);
+    for (int64_t i = 0; i < n * d; ++i) x[i] += o[i];
+  }
+  n_past_ += n;
+
+  // Output: the last token's logits, or every token's.
+  const int64_t first = all_logits ? 0 : n - 1;
+  const int64_t n_out = n - first;
+  for (int64_t t = first; t < n; ++t)
+    kernels::rms_norm(x.data() + t * d, w.output_norm.data(), xn.data() + (t - first) * d, d, h.rms_eps);
+  logits_.resize(static_cast<size_t>(n_out * h.n_vocab));
+  if (w.output_tied) {
+    if (w.output.round_input_to_f16)
+      for (int64_t i = 0; i < n_out * d; ++i) xn[i] = round_f16(xn[i]);
+    pool_.parallel_for(
+        h.n_vocab,
+        [&](int64_t r0, int64_t r1) {
+          for (int64_t t = 0; t < n_out; ++t)
+            kernels::float_matvec(w.token_embd.data(), d, xn.data() + t * d, logits_.data() + t * h.n_vocab, r0, r1);
+        },
+        64);
+  } else {
+    w.output.forward(xn.data(), n_out, logits_.data(), pool_);
+  }
+  return logits_;
+}
+
+}  // namespace trit::model

@@ -1,0 +1,111 @@
+// Weight binding: each tensor found by its GGUF name, shape-checked, decoded to the reference form.
+#include "model/weights.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "gguf/reader.h"
+#include "runtime/error.h"
+#include "runtime/progress.h"
+#include "tensor/codec.h"
+
+namespace trit::model {
+namespace {
+
+class Binder {
+ public:
+  Binder(const gguf::Reader& reader, bool show_progress)
+      : r_(reader), progress_("loading", reader.tensors().size(), runtime::ProgressBar::Unit::kCount, !show_progress) {}
+
+  const gguf::TensorInfo& expect(const std::string& name, std::vector<uint64_t> shape) {
+    const gguf::TensorInfo& t = r_.tensor(name);
+    if (t.shape != shape)
+      trit::fail("{}: tensor '{}' has shape [{}], expected [{}]", r_.name(), name, fmt::join(t.shape, ", "),
+                 fmt::join(shape, ", "));
+    if (!tensor::is_supported(t.type_id))
+      trit::fail("{}: tensor '{}' has type {}, which trit cannot decode", r_.name(), name, gguf::type_name(t.type_id));
+    return t;
+  }
+
+  std::vector<float> vector(const std::string& name, int64_t n) {
+    auto v = tensor::dequantize(expect(name, {static_cast<uint64_t>(n)}));
+    progress_.add(1);
+    return v;
+  }
+
+  std::vector<float> matrix(const std::string& name, int64_t rows, int64_t cols) {
+    auto v = tensor::dequantize(expect(name, {static_cast<uint64_t>(cols), static_cast<uint64_t>(rows)}));
+    progress_.add(1);
+    return v;
+  }
+
+  Linear linear(const std::string& base, int64_t rows, int64_t cols) {
+    Linear l;
+    l.name = base + ".weight";
+    l.rows = rows;
+    l.cols = cols;
+    const auto& t = expect(l.name, {static_cast<uint64_t>(cols), static_cast<uint64_t>(rows)});
+    if (tensor::is_ternary(t.type_id)) {
+      l.is_ternary = true;
+      l.ternary = tensor::unpack_ternary(t);
+    } else {
+      l.dense = tensor::dequantize(t);
+      l.round_input_to_f16 = t.type() == gguf::GgmlType::F16;
+    }
+    progress_.add(1);
+    if (const auto* s = r_.find_tensor(base + ".scale")) {
+      if (s->n_elements() != 1) trit::fail("{}: tensor '{}' must hold one value", r_.name(), s->name);
+      l.out_scale = tensor::dequantize(*s)[0];
+      progress_.add(1);
+    }
+    return l;
+  }
+
+  void finish() { progress_.finish(); }
+
+ private:
+  const gguf::Reader& r_;
+  runtime::ProgressBar progress_;
+};
+
+}  // namespace
+
+Weights Weights::load(const gguf::Reader& r, const HParams& h, bool show_progress) {
+  Binder b(r, show_progress);
+  Weights w;
+  w.token_embd = b.matrix("token_embd.weight", h.n_vocab, h.n_embd);
+  w.output_norm = b.vector("output_norm.weight", h.n_embd);
+  if (r.find_tensor("output.weight")) {
+    w.output = b.linear("output", h.n_vocab, h.n_embd);
+  } else {
+    w.output_tied = true;
+    w.output.name = "token_embd.weight";
+    w.output.round_input_to_f16 = r.tensor("token_embd.weight").type() == gguf::GgmlType::F16;
+    w.output.rows = h.n_vocab;
+    w.output.cols = h.n_embd;
+  }
+  if (r.find_tensor("rope_freqs.weight")) w.rope_freqs = b.vector("rope_freqs.weight", h.rope.n_rot / 2);
+
+  w.layers.resize(static_cast<size_t>(h.n_layer));
+  for (int64_t i = 0; i < h.n_layer; ++i) {
+    LayerWeights& l = w.layers[i];
+    const std::string p = fmt::format("blk.{}.", i);
+    l.attn_norm = b.vector(p + "attn_norm.weight", h.n_embd);
+    l.wq = b.linear(p + "attn_q", h.n_embd_q(), h.n_embd);
+    l.wk = b.linear(p + "attn_k", h.n_embd_kv(), h.n_embd);
+    l.wv = b.linear(p + "attn_v", h.n_embd_kv(), h.n_embd);
+    l.wo = b.linear(p + "attn_output", h.n_embd, h.n_embd_q());
+    l.ffn_norm = b.vector(p + "ffn_norm.weight", h.n_embd);
+    l.ffn_gate = b.linear(p + "ffn_gate", h.n_ff, h.n_embd);
+    l.ffn_up = b.linear(p + "ffn_up", h.n_ff, h.n_embd);
+    l.ffn_down = b.linear(p + "ffn_down", h.n_embd, h.n_ff);
+    if (h.traits.sub_norms) {
+      l.attn_sub_norm = b.vector(p + "attn_sub_norm.weight", h.n_embd_q());
+      l.ffn_sub_norm = b.vector(p + "ffn_sub_norm.weight", h.n_ff);
+    }
+  }
+  b.finish();
+  return w;
+}
+
+}  // namespace trit::model
