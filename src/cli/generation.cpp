@@ -1,0 +1,104 @@
+// The generation loop and the flags that steer it.
+#include "cli/generation.h"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <random>
+
+#include "sampling/stop.h"
+#include "tokenizer/tokenizer.h"
+
+namespace trit::cli {
+
+void ModelFlags::add_to(CLI::App& cmd) {
+  cmd.add_option("-m,--model", path, "Model file (GGUF)")->required()->check(CLI::ExistingFile);
+  cmd.add_option("-c,--ctx-size", n_ctx, "Context size in tokens (default: the model's, at most 4096)")
+      ->check(CLI::NonNegativeNumber);
+  cmd.add_option("-t,--threads", n_threads, "Threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  cmd.add_flag("-q,--quiet", quiet, "No progress bars or statistics on stderr");
+}
+
+void SamplingFlags::add_to(CLI::App& cmd) {
+  cmd.add_option("-n,--n-predict", n_predict, "Tokens to generate at most")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--temp", params.temperature, "Temperature (0: greedy)")->capture_default_str();
+  cmd.add_option("--top-k", params.top_k, "Top-k filter (0: off)")->capture_default_str();
+  cmd.add_option("--top-p", params.top_p, "Top-p (nucleus) filter (1: off)")->capture_default_str();
+  cmd.add_option("--min-p", params.min_p, "Min-p filter (0: off)")->capture_default_str();
+  cmd.add_option("--repeat-penalty", params.repeat_penalty, "Repetition penalty (1: off)")->capture_default_str();
+  cmd.add_option("--repeat-last-n", params.repeat_last_n, "Tokens the penalties look back at (-1: all)")
+      ->capture_default_str();
+  cmd.add_option("--presence-penalty", params.presence_penalty, "Presence penalty")->capture_default_str();
+  cmd.add_option("--frequency-penalty", params.frequency_penalty, "Frequency penalty")->capture_default_str();
+  cmd.add_option("-s,--seed", seed, "Random seed (-1: random)")->capture_default_str();
+  cmd.add_option("--stop", stops, "Stop when this text is generated (repeatable)");
+  cmd.add_flag("--ignore-eos", ignore_eos, "Keep generating after end-of-generation tokens");
+}
+
+sampling::SamplerParams SamplingFlags::resolved() const {
+  sampling::SamplerParams p = params;
+  p.seed = seed >= 0 ? static_cast<uint64_t>(seed) : std::random_device{}();
+  p.validate();
+  return p;
+}
+
+GenerationStats generate(model::Context& ctx, const std::vector<int32_t>& prompt_tokens, const SamplingFlags& flags,
+                         sampling::Sampler& sampler, std::vector<int32_t>& history,
+                         const std::function<void(const std::string&)>& on_text) {
+  using Clock = std::chrono::steady_clock;
+  const auto& tok = ctx.model().tokenizer();
+  GenerationStats stats;
+  stats.n_prompt = static_cast<int64_t>(prompt_tokens.size());
+  history.insert(history.end(), prompt_tokens.begin(), prompt_tokens.end());
+
+  auto t0 = Clock::now();
+  std::vector<float> logits;
+  if (!prompt_tokens.empty()) {
+    auto l = ctx.eval(prompt_tokens);
+    logits.assign(l.begin(), l.end());
+  }
+  stats.prompt_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+
+  tokenizer::StreamDecoder decoder(tok);
+  sampling::StopStrings stops(flags.stops);
+  stats.stop_reason = "length";
+  t0 = Clock::now();
+  for (int64_t i = 0; i < flags.n_predict; ++i) {
+    if (logits.empty()) break;
+    const int32_t id = sampler.sample(logits, history);
+    history.push_back(id);
+    ++stats.n_generated;
+    if (!flags.ignore_eos && tok.is_eog(id)) {
+      stats.stop_reason = "eos";
+      break;
+    }
+    const std::string text = stops.push(decoder.push(id));
+    if (!text.empty()) on_text(text);
+    if (stops.stopped()) {
+      stats.stop_reason = "stop string";
+      break;
+    }
+    if (i + 1 == flags.n_predict) break;
+    if (ctx.n_past() >= ctx.n_ctx()) {
+      stats.stop_reason = "context full";
+      break;
+    }
+    auto l = ctx.eval(std::span<const int32_t>(&history.back(), 1));
+    logits.assign(l.begin(), l.end());
+  }
+  if (!stops.stopped()) {
+    const std::string rest = stops.push(decoder.flush()) + stops.flush();
+    if (!rest.empty()) on_text(rest);
+  }
+  stats.generation_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  return stats;
+}
+
+std::string format_stats(const GenerationStats& s) {
+  auto rate = [](int64_t n, double ms) { return ms > 0 ? n * 1000.0 / ms : 0.0; };
+  return fmt::format(
+      "prompt: {} tokens in {:.1f} ms ({:.1f} tok/s) | generation: {} tokens in {:.1f} ms ({:.1f} tok/s)", s.n_prompt,
+      s.prompt_ms, rate(s.n_prompt, s.prompt_ms), s.n_generated, s.generation_ms, rate(s.n_generated, s.generation_ms));
+}
+
+}  // namespace trit::cli
