@@ -24,7 +24,7 @@ struct ChatFlags {
 void chat(ChatFlags f) {
   const auto params = f.sampling.resolved();
   auto model = model::Model::load(f.model.path, {.show_progress = !f.model.quiet});
-  model::Context ctx(*model, {.n_ctx = f.model.n_ctx, .n_threads = f.model.n_threads});
+  model::Context ctx(*model, f.model.context_options());
   const auto& tok = model->tokenizer();
 
   tokenizer::ChatFormat format = tokenizer::ChatFormat::kBitnet;

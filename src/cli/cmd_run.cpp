@@ -35,7 +35,7 @@ void run(const RunFlags& f) {
   }
   const auto params = f.sampling.resolved();
   auto model = model::Model::load(f.model.path, {.show_progress = !f.model.quiet});
-  model::Context ctx(*model, {.n_ctx = f.model.n_ctx, .n_threads = f.model.n_threads});
+  model::Context ctx(*model, f.model.context_options());
   const auto& tok = model->tokenizer();
   std::vector<int32_t> tokens = tok.encode(prompt, /*add_special=*/true, /*parse_special=*/true);
   if (tokens.empty()) trit::fail("the prompt is empty and the model adds no BOS token: nothing to start from");

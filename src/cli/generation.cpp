@@ -16,11 +16,22 @@ void ModelFlags::add_to(CLI::App& cmd) {
   cmd.add_option("-c,--ctx-size", n_ctx, "Context size in tokens (default: the model's, at most 4096)")
       ->check(CLI::NonNegativeNumber);
   cmd.add_option("-t,--threads", n_threads, "Threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  cmd.add_option("--cache-type", cache_type, "KV cache element type: f16 (as llama.cpp) or f32")
+      ->check(CLI::IsMember({"f16", "f32"}))
+      ->capture_default_str();
   cmd.add_flag("-q,--quiet", quiet, "No progress bars or statistics on stderr");
 }
 
+model::ContextOptions ModelFlags::context_options() const {
+  return {.n_ctx = n_ctx,
+          .n_threads = n_threads,
+          .kv_type = cache_type == "f32" ? model::KvType::kF32 : model::KvType::kF16};
+}
+
 void SamplingFlags::add_to(CLI::App& cmd) {
-  cmd.add_option("-n,--n-predict", n_predict, "Tokens to generate at most")->check(CLI::NonNegativeNumber);
+  cmd.add_option("-n,--n-predict", n_predict, "Tokens to generate at most")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd.add_option("--temp", params.temperature, "Temperature (0: greedy)")->capture_default_str();
   cmd.add_option("--top-k", params.top_k, "Top-k filter (0: off)")->capture_default_str();
   cmd.add_option("--top-p", params.top_p, "Top-p (nucleus) filter (1: off)")->capture_default_str();

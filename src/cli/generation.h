@@ -17,8 +17,10 @@ struct ModelFlags {
   std::string path;
   int64_t n_ctx = 0;
   int n_threads = 0;
+  std::string cache_type = "f16";
   bool quiet = false;
   void add_to(CLI::App& cmd);
+  model::ContextOptions context_options() const;
 };
 
 struct SamplingFlags {

@@ -146,6 +146,14 @@ void write_dummy_model(const DummyOptions& o) {
     if (traits->sub_norms) plan.push_back({b + "ffn_sub_norm.weight", {u(s.n_ff)}, 0, PlannedTensor::kNorm});
   }
   for (const auto& t : plan) {
+    const bool lut = t.type_id == static_cast<uint32_t>(gguf::GgmlType::TL1) ||
+                     t.type_id == static_cast<uint32_t>(gguf::GgmlType::TL2);
+    if (lut &&
+        !tensor::default_lut_config(t.type_id, static_cast<int64_t>(t.shape[1]), static_cast<int64_t>(t.shape[0])))
+      trit::fail(
+          "shape '{}' cannot be stored as {}: bitnet.cpp's lookup-table kernels are generated per matrix shape and "
+          "none is known for tensor '{}' ({} x {}); use i2_s, or a shape with TL kernels (large, 3B, llama3-8B)",
+          s.name, gguf::type_name(t.type_id), t.name, t.shape[1], t.shape[0]);
     if (!gguf::tensor_n_bytes(t.type_id, t.shape))
       trit::fail("shape '{}' cannot be stored as {}: tensor '{}' rows of {} do not fill whole blocks", s.name,
                  gguf::type_name(t.type_id), t.name, t.shape[0]);

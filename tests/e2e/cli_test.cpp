@@ -1,0 +1,161 @@
+// `trit` as a real process: generate a model, run it, inspect it, chat with it, and feed it bad input.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+
+#include "support/test_data.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+
+std::string read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = trit::testing::make_temp_dir("trit-e2e");
+    model_ = (dir_ / "tiny.gguf").string();
+    ASSERT_EQ(run("gen-dummy --shape tiny --type i2_s -q -o " + model_).exit_code, 0);
+  }
+
+  // Runs `trit <args>` through the shell (args are quoted by the caller where needed).
+  static Result run(const std::string& args, const std::string& stdin_text = "") {
+    const fs::path out = dir_ / "stdout", err = dir_ / "stderr", in = dir_ / "stdin";
+    {
+      std::ofstream f(in, std::ios::binary);
+      f << stdin_text;
+    }
+    const std::string cmd =
+        std::string(TRIT_BINARY) + " " + args + " <" + in.string() + " >" + out.string() + " 2>" + err.string();
+    const int status = std::system(cmd.c_str());
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(out), read_file(err)};
+  }
+
+  static inline fs::path dir_;
+  static inline std::string model_;
+};
+
+TEST_F(Cli, RunStreamsPromptAndGenerationThenReportsSpeed) {
+  const auto r = run("run -m " + model_ + " -p 'Once upon a time' -n 12 --temp 0");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("Once upon a time", 0), 0u) << r.out;
+  EXPECT_GT(r.out.size(), std::string("Once upon a time\n").size());
+  EXPECT_NE(r.err.find("prompt: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("tok/s"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, GreedyAndSeededRunsAreReproducible) {
+  const std::string greedy = "run -m " + model_ + " -p 'abc' -n 16 --temp 0 -q --no-display-prompt";
+  EXPECT_EQ(run(greedy).out, run(greedy).out);
+  const std::string seeded = "run -m " + model_ + " -p 'abc' -n 16 --temp 1 --seed 9 -q --no-display-prompt";
+  const auto a = run(seeded);
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(a.out, run(seeded).out);
+}
+
+TEST_F(Cli, ShowIdsCountsTheRequestedTokens) {
+  const auto r = run("run -m " + model_ + " -p x -n 5 --temp 0 --ignore-eos -q --show-ids");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto pos = r.err.find("generated tokens:");
+  ASSERT_NE(pos, std::string::npos) << r.err;
+  std::istringstream ids(r.err.substr(pos + 17));
+  int n = 0;
+  for (int id; ids >> id;) ++n;
+  EXPECT_EQ(n, 5);
+}
+
+TEST_F(Cli, InspectPrintsMetadataAndTensorTable) {
+  const auto r = run("inspect " + model_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* s :
+       {"general.architecture", "bitnet", "tokenizer.ggml.tokens", "blk.0.attn_q.weight", "i2_s", "token_embd.weight"})
+    EXPECT_NE(r.out.find(s), std::string::npos) << s;
+}
+
+TEST_F(Cli, ChatAnswersEachLineFromStdin) {
+  const auto r = run("chat -m " + model_ + " -n 4 --temp 0 -q", "Hello\nHow are you?\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_GE(std::count(r.out.begin(), r.out.end(), '\n'), 2);
+}
+
+TEST_F(Cli, EveryRowTypeRunsEndToEnd) {
+  for (const char* type : {"tq1_0", "tq2_0", "f16", "q8_0"}) {
+    const std::string path = (dir_ / (std::string(type) + ".gguf")).string();
+    ASSERT_EQ(run(std::string("gen-dummy --shape tiny -q --type ") + type + " -o " + path).exit_code, 0) << type;
+    const auto r = run("run -m " + path + " -p hi -n 4 --temp 0 -q");
+    EXPECT_EQ(r.exit_code, 0) << type << ": " << r.err;
+  }
+}
+
+TEST_F(Cli, MissingAndTruncatedModelsAreClearErrors) {
+  auto r = run("run -m " + (dir_ / "absent.gguf").string() + " -p hi");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("absent.gguf"), std::string::npos) << r.err;
+
+  const fs::path cut = dir_ / "cut.gguf";
+  const std::string bytes = read_file(model_);
+  {
+    std::ofstream f(cut, std::ios::binary);
+    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size() / 2));
+  }
+  r = run("run -m " + cut.string() + " -p hi -q");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err.rfind("trit: error: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("cut.gguf"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out, "");
+
+  const fs::path junk = dir_ / "junk.gguf";
+  {
+    std::ofstream f(junk, std::ios::binary);
+    f << "this is not a model file at all";
+  }
+  r = run("inspect " + junk.string());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("junk.gguf"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, BadFlagsAreRefusedWithTheirName) {
+  auto r = run("run -m " + model_ + " -p hi --top-p 0");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("top-p"), std::string::npos) << r.err;
+  r = run("gen-dummy --shape 12Q -o " + (dir_ / "x.gguf").string());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("12Q"), std::string::npos) << r.err;
+  r = run("frobnicate");
+  EXPECT_NE(r.exit_code, 0);
+}
+
+TEST_F(Cli, PromptLongerThanTheContextIsRefused) {
+  const auto r = run("run -m " + model_ + " -c 8 -p 'a b c d e f g h i j k l m n o p' -q");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("context"), std::string::npos) << r.err;
+}
+
+// With a real LLaMA-2 vocabulary the prompt tokenises exactly as bitnet.cpp's llama-cli does it.
+TEST_F(Cli, RealVocabularyTokenisesLikeThePeer) {
+  TRIT_REQUIRE_SHARED_DATA();
+  const auto vocab = trit::testing::shared_data_dir() / "tokenizers/vectors/ggml-vocab-llama-spm.gguf";
+  const std::string path = (dir_ / "spm.gguf").string();
+  ASSERT_EQ(run("gen-dummy --shape tiny -q --vocab " + vocab.string() + " -o " + path).exit_code, 0);
+  const auto r = run("run -m " + path + " -p 'The capital of France is' -n 2 --temp 0 --verbose-prompt -q");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("prompt tokens: 1 450 7483 310 3444 338"), std::string::npos) << r.err;
+}
+
+}  // namespace
