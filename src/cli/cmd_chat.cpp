@@ -48,7 +48,7 @@ void chat(ChatFlags f) {
     if (!std::getline(std::cin, line) || line.empty() || line == "/exit") break;
     messages.push_back({"user", line});
     const std::string prompt = tokenizer::render_chat(format, messages, true, "");
-    std::vector<int32_t> tokens = tok.encode(prompt, true, true);
+    std::vector<int32_t> tokens = tokenize_prompt(tok, prompt);
     // Reuse the cached prefix; evaluate only what is new.
     size_t common = 0;
     while (common < cached.size() && common < tokens.size() && cached[common] == tokens[common]) ++common;

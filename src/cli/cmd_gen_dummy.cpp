@@ -1,5 +1,8 @@
 // `trit gen-dummy`: write a model with random ternary weights, in any supported type and shape.
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 
 #include "cli/commands.h"
@@ -32,13 +35,24 @@ uint32_t parse_type(const std::string& name) {
   trit::fail("--type '{}' is not a type trit can write (known: {})", name, known);
 }
 
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) trit::fail("{}: cannot read the file", path);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
 tokenizer::Vocab load_vocab(const std::string& path) {
   auto ends_with = [&](const char* suffix) {
     const std::string s(suffix);
     return path.size() >= s.size() && path.compare(path.size() - s.size(), s.size(), s) == 0;
   };
   if (ends_with(".gguf")) return tokenizer::Vocab::from_gguf(gguf::Reader::open(path));
-  if (ends_with(".json")) return tokenizer::Vocab::from_tokenizer_json(path);
+  if (ends_with(".json")) {
+    // tokenizer_config.json beside it supplies BOS/EOS and the chat template.
+    const auto config = std::filesystem::path(path).parent_path() / "tokenizer_config.json";
+    return tokenizer::Vocab::from_tokenizer_json(read_text(path),
+                                                 std::filesystem::exists(config) ? read_text(config.string()) : "");
+  }
   if (ends_with(".tiktoken")) return tokenizer::Vocab::from_tiktoken(path);
   if (ends_with(".model")) return tokenizer::Vocab::from_sentencepiece_model(path);
   trit::fail("{}: --vocab must be a .gguf, tokenizer.json, tokenizer.model or .tiktoken file", path);

@@ -60,8 +60,10 @@ class Tokenizer {
   };
   Vocab vocab_;
   std::vector<int32_t> eog_ids_;
-  std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> token_to_id_;  // first id per text
-  std::vector<std::vector<int32_t>> specials_by_first_byte_;                           // 256 lists, longest text first
+  // Each text's first id.
+  std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> token_to_id_;
+  // For split_special: control, user-defined and unknown ids by first byte (256 lists), longest first.
+  std::vector<std::vector<int32_t>> specials_by_first_byte_;
   bool add_bos_ = false, add_eos_ = false, add_space_prefix_ = false;
 };
 

@@ -156,6 +156,9 @@ TEST_F(Cli, RealVocabularyTokenisesLikeThePeer) {
   const auto r = run("run -m " + path + " -p 'The capital of France is' -n 2 --temp 0 --verbose-prompt -q");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("prompt tokens: 1 450 7483 310 3444 338"), std::string::npos) << r.err;
+  // A BOS written in the prompt is not doubled by the one the vocabulary adds.
+  const auto b = run("run -m " + path + " -p '<s>The capital of France is' -n 2 --temp 0 --verbose-prompt -q");
+  EXPECT_NE(b.err.find("prompt tokens: 1 450 7483 310 3444 338"), std::string::npos) << b.err;
 }
 
 }  // namespace
