@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 scripts/install-deps.sh
 cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz
+targets=$(for f in fuzz/fuzz_*.cpp; do basename "$f" .cpp; done)
+cmake --build --preset fuzz --target $targets
 for target in build/fuzz/fuzz/fuzz_*; do
   [ -x "$target" ] || continue
   name=$(basename "$target")
