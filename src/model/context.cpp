@@ -114,8 +114,7 @@ std::span<const float> Context::eval(std::span<const int32_t> tokens, bool all_l
   const int64_t d = h.n_embd;
   std::vector<float> x(n * d), xn(n * d), q(n * h.n_embd_q()), k(n * h.n_embd_kv()), v(n * h.n_embd_kv()),
       att(n * h.n_embd_q()), o(n * d), gate(n * h.n_ff), up(n * h.n_ff);
-  for (int64_t t = 0; t < n; ++t)
-    std::copy_n(w.token_embd.data() + static_cast<int64_t>(tokens[t]) * d, d, x.data() + t * d);
+  for (int64_t t = 0; t < n; ++t) w.token_embd.row(tokens[t], x.data() + t * d);
 
   kernels::RopeParams rope = h.rope;
   if (!w.rope_freqs.empty()) rope.freq_factors = w.rope_freqs.data();
@@ -125,9 +124,7 @@ std::span<const float> Context::eval(std::span<const int32_t> tokens, bool all_l
     // Attention block.
     for (int64_t t = 0; t < n; ++t)
       kernels::rms_norm(x.data() + t * d, lw.attn_norm.data(), xn.data() + t * d, d, h.rms_eps);
-    lw.wq.forward(xn.data(), n, q.data(), pool_);
-    lw.wk.forward(xn.data(), n, k.data(), pool_);
-    lw.wv.forward(xn.data(), n, v.data(), pool_);
+    forward_shared_input({{&lw.wq, q.data()}, {&lw.wk, k.data()}, {&lw.wv, v.data()}}, xn.data(), n, pool_);
     for (int64_t t = 0; t < n; ++t) {
       const int64_t pos = n_past_ + t;
       for (int64_t hd = 0; hd < h.n_head; ++hd) kernels::rope(q.data() + t * h.n_embd_q() + hd * h.head_dim, pos, rope);
@@ -146,8 +143,7 @@ std::span<const float> Context::eval(std::span<const int32_t> tokens, bool all_l
     // Feed-forward block.
     for (int64_t t = 0; t < n; ++t)
       kernels::rms_norm(x.data() + t * d, lw.ffn_norm.data(), xn.data() + t * d, d, h.rms_eps);
-    lw.ffn_gate.forward(xn.data(), n, gate.data(), pool_);
-    lw.ffn_up.forward(xn.data(), n, up.data(), pool_);
+    forward_shared_input({{&lw.ffn_gate, gate.data()}, {&lw.ffn_up, up.data()}}, xn.data(), n, pool_);
     for (int64_t t = 0; t < n; ++t) {
       float* g = gate.data() + t * h.n_ff;
       kernels::gated_activation(g, up.data() + t * h.n_ff, h.n_ff, h.ffn_act);
@@ -164,19 +160,7 @@ std::span<const float> Context::eval(std::span<const int32_t> tokens, bool all_l
   for (int64_t t = first; t < n; ++t)
     kernels::rms_norm(x.data() + t * d, w.output_norm.data(), xn.data() + (t - first) * d, d, h.rms_eps);
   logits_.resize(static_cast<size_t>(n_out * h.n_vocab));
-  if (w.output_tied) {
-    if (w.output.round_input_to_f16)
-      for (int64_t i = 0; i < n_out * d; ++i) xn[i] = round_f16(xn[i]);
-    pool_.parallel_for(
-        h.n_vocab,
-        [&](int64_t r0, int64_t r1) {
-          for (int64_t t = 0; t < n_out; ++t)
-            kernels::float_matvec(w.token_embd.data(), d, xn.data() + t * d, logits_.data() + t * h.n_vocab, r0, r1);
-        },
-        64);
-  } else {
-    w.output.forward(xn.data(), n_out, logits_.data(), pool_);
-  }
+  w.output.forward(xn.data(), n_out, logits_.data(), pool_);
   return logits_;
 }
 

@@ -4,12 +4,24 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+
 #include "gguf/reader.h"
+#include "kernels/i2_matrix.h"
 #include "runtime/error.h"
 #include "runtime/progress.h"
 #include "tensor/codec.h"
 
 namespace trit::model {
+
+void Embedding::row(int32_t id, float* out) const {
+  if (row_bytes) {
+    tensor::dequantize_row(tensor->type_id, tensor->data.data() + static_cast<uint64_t>(id) * row_bytes, out, n_embd);
+  } else {
+    std::copy_n(decoded.data() + static_cast<int64_t>(id) * n_embd, n_embd, out);
+  }
+}
+
 namespace {
 
 class Binder {
@@ -33,25 +45,12 @@ class Binder {
     return v;
   }
 
-  std::vector<float> matrix(const std::string& name, int64_t rows, int64_t cols) {
-    auto v = tensor::dequantize(expect(name, {static_cast<uint64_t>(cols), static_cast<uint64_t>(rows)}));
-    progress_.add(1);
-    return v;
-  }
-
   Linear linear(const std::string& base, int64_t rows, int64_t cols) {
     Linear l;
     l.name = base + ".weight";
     l.rows = rows;
     l.cols = cols;
-    const auto& t = expect(l.name, {static_cast<uint64_t>(cols), static_cast<uint64_t>(rows)});
-    if (tensor::is_ternary(t.type_id)) {
-      l.is_ternary = true;
-      l.ternary = tensor::unpack_ternary(t);
-    } else {
-      l.dense = tensor::dequantize(t);
-      l.round_input_to_f16 = t.type() == gguf::GgmlType::F16;
-    }
+    bind(l, expect(l.name, {static_cast<uint64_t>(cols), static_cast<uint64_t>(rows)}));
     progress_.add(1);
     if (const auto* s = r_.find_tensor(base + ".scale")) {
       if (s->n_elements() != 1) trit::fail("{}: tensor '{}' must hold one value", r_.name(), s->name);
@@ -59,6 +58,48 @@ class Binder {
       progress_.add(1);
     }
     return l;
+  }
+
+  // The weight form for the tensor's type (linear.h).
+  static void bind(Linear& l, const gguf::TensorInfo& t) {
+    using gguf::GgmlType;
+    if (t.type() == GgmlType::I2_S && kernels::i2s_usable_in_place(l.rows, l.cols)) {
+      l.kind = Linear::Kind::kI2;
+      l.i2 = kernels::i2_view_i2s(t.data, l.rows, l.cols);
+    } else if (tensor::is_ternary(t.type_id)) {
+      tensor::TernaryMatrix m = tensor::unpack_ternary(t);
+      float scale = 0.0f;
+      if (kernels::has_single_scale(m, &scale)) {
+        l.kind = Linear::Kind::kI2;
+        l.i2 = kernels::i2_pack(m);
+      } else {
+        l.kind = Linear::Kind::kTernaryRef;
+        l.ternary = std::move(m);
+      }
+    } else if (t.type() == GgmlType::F16) {
+      l.kind = Linear::Kind::kF16;
+      l.f16 = reinterpret_cast<const uint16_t*>(t.data.data());
+    } else if (t.type() == GgmlType::F32) {
+      l.kind = Linear::Kind::kF32;
+      l.f32 = reinterpret_cast<const float*>(t.data.data());
+    } else {
+      l.kind = Linear::Kind::kF32;
+      l.dense = tensor::dequantize(t);
+      l.f32 = l.dense.data();
+    }
+  }
+
+  Embedding embedding(const std::string& name, int64_t rows, int64_t cols) {
+    Embedding e;
+    e.tensor = &expect(name, {static_cast<uint64_t>(cols), static_cast<uint64_t>(rows)});
+    e.n_embd = cols;
+    if (auto rb = gguf::row_n_bytes(e.tensor->type_id, static_cast<uint64_t>(cols))) {
+      e.row_bytes = *rb;
+    } else {
+      e.decoded = tensor::dequantize(*e.tensor);
+    }
+    progress_.add(1);
+    return e;
   }
 
   void finish() { progress_.finish(); }
@@ -73,16 +114,21 @@ class Binder {
 Weights Weights::load(const gguf::Reader& r, const HParams& h, bool show_progress) {
   Binder b(r, show_progress);
   Weights w;
-  w.token_embd = b.matrix("token_embd.weight", h.n_vocab, h.n_embd);
+  w.token_embd = b.embedding("token_embd.weight", h.n_vocab, h.n_embd);
   w.output_norm = b.vector("output_norm.weight", h.n_embd);
   if (r.find_tensor("output.weight")) {
     w.output = b.linear("output", h.n_vocab, h.n_embd);
   } else {
-    w.output_tied = true;
+    // Tied: the embedding matrix is also the output projection.
     w.output.name = "token_embd.weight";
-    w.output.round_input_to_f16 = r.tensor("token_embd.weight").type() == gguf::GgmlType::F16;
     w.output.rows = h.n_vocab;
     w.output.cols = h.n_embd;
+    if (w.token_embd.decoded.empty()) {
+      Binder::bind(w.output, *w.token_embd.tensor);
+    } else {
+      w.output.kind = Linear::Kind::kF32;
+      w.output.f32 = w.token_embd.decoded.data();
+    }
   }
   if (r.find_tensor("rope_freqs.weight")) w.rope_freqs = b.vector("rope_freqs.weight", h.rope.n_rot / 2);
 

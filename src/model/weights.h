@@ -1,5 +1,6 @@
 // The model's weights, bound by GGUF tensor name and checked against the hyperparameters.
-// The reference path holds ternary weights unpacked (one int8 per weight) and float weights as f32.
+// Ternary weights are kept in the fast kernels' layout (in place for I2_S), float weights in place
+// where their type allows (linear.h).
 #pragma once
 
 #include <cstdint>
@@ -10,7 +11,8 @@
 
 namespace trit::gguf {
 class Reader;
-}
+struct TensorInfo;
+}  // namespace trit::gguf
 
 namespace trit::model {
 
@@ -23,12 +25,21 @@ struct LayerWeights {
   Linear ffn_gate, ffn_up, ffn_down;
 };
 
+// Token embeddings: rows read in place from the mapped file for row-blocked types (F16, F32, Q8_0,
+// ...), decoded to floats at load otherwise.
+struct Embedding {
+  const gguf::TensorInfo* tensor = nullptr;
+  uint64_t row_bytes = 0;      // in place when non-zero
+  std::vector<float> decoded;  // [n_vocab][n_embd] otherwise
+  int64_t n_embd = 0;
+  void row(int32_t id, float* out) const;
+};
+
 struct Weights {
-  std::vector<float> token_embd;   // [n_vocab][n_embd]
+  Embedding token_embd;            // [n_vocab][n_embd]
   std::vector<float> output_norm;  // [n_embd]
-  Linear output;                   // [n_vocab][n_embd]; tied to token_embd when the file has no output.weight
-  bool output_tied = false;
-  std::vector<float> rope_freqs;  // optional per-pair angle divisors
+  Linear output;                   // [n_vocab][n_embd]; token_embd's weights when the file has no output.weight
+  std::vector<float> rope_freqs;   // optional per-pair angle divisors
   std::vector<LayerWeights> layers;
 
   // Throws trit::Error naming the file and tensor for missing tensors, wrong shapes and types trit

@@ -1,12 +1,26 @@
-// ThreadPool: workers sleep on a condition variable between jobs; each job is split statically.
+// ThreadPool: a job is published by bumping an atomic generation; workers spin on it for about a
+// millisecond, then sleep on a condition variable (Dekker-style: sequentially consistent atomics on
+// both sides, so a wake-up is never lost).
 #include "runtime/thread_pool.h"
 
 #include <algorithm>
 
+#include "runtime/cpu_features.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define TRIT_CPU_RELAX() _mm_pause()
+#else
+#define TRIT_CPU_RELAX() std::this_thread::yield()
+#endif
+
 namespace trit::runtime {
+namespace {
+constexpr int kSpinIterations = 1 << 15;
+}
 
 ThreadPool::ThreadPool(int n_threads) {
-  if (n_threads <= 0) n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (n_threads <= 0) n_threads = cpu_features().n_physical_cores;
   for (int i = 1; i < n_threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
@@ -15,7 +29,7 @@ ThreadPool::~ThreadPool() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
-  work_ready_.notify_all();
+  wake_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
@@ -28,41 +42,41 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     fn(0, n);
     return;
   }
-  const int64_t chunk = (n_grains + n_used - 1) / n_used * grain;
-  {
+  job_ = &fn;
+  job_n_ = n;
+  job_chunk_ = (n_grains + n_used - 1) / n_used * grain;
+  pending_.store(static_cast<int>(workers_.size()));
+  generation_.fetch_add(1);  // publishes the job (seq_cst)
+  if (sleepers_.load() > 0) {
     std::lock_guard lock(mutex_);
-    job_ = &fn;
-    job_n_ = n;
-    job_chunk_ = chunk;
-    pending_ = static_cast<int>(workers_.size());
-    ++generation_;
+    wake_.notify_all();
   }
-  work_ready_.notify_all();
-  fn(0, std::min(chunk, n));
-  std::unique_lock lock(mutex_);
-  work_done_.wait(lock, [this] { return pending_ == 0; });
+  fn(0, std::min(job_chunk_, n));
+  while (pending_.load(std::memory_order_acquire) != 0) TRIT_CPU_RELAX();
   job_ = nullptr;
 }
 
 void ThreadPool::worker_loop(int index) {
   uint64_t seen = 0;
   for (;;) {
-    const std::function<void(int64_t, int64_t)>* job;
-    int64_t begin, end;
-    {
+    int spins = 0;
+    while (generation_.load(std::memory_order_acquire) == seen && !stopping_.load(std::memory_order_relaxed)) {
+      if (++spins < kSpinIterations) {
+        TRIT_CPU_RELAX();
+        continue;
+      }
       std::unique_lock lock(mutex_);
-      work_ready_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-      if (stopping_) return;
-      seen = generation_;
-      job = job_;
-      begin = std::min(job_n_, job_chunk_ * index);
-      end = std::min(job_n_, begin + job_chunk_);
+      sleepers_.fetch_add(1);
+      wake_.wait(lock, [&] { return generation_.load() != seen || stopping_.load(); });
+      sleepers_.fetch_sub(1);
+      break;
     }
-    if (begin < end) (*job)(begin, end);
-    {
-      std::lock_guard lock(mutex_);
-      if (--pending_ == 0) work_done_.notify_one();
-    }
+    if (stopping_.load()) return;
+    seen = generation_.load(std::memory_order_acquire);
+    const int64_t begin = std::min(job_n_, job_chunk_ * index);
+    const int64_t end = std::min(job_n_, begin + job_chunk_);
+    if (begin < end) (*job_)(begin, end);
+    pending_.fetch_sub(1, std::memory_order_release);
   }
 }
 

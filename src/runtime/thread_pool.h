@@ -1,7 +1,9 @@
-// A fixed pool of worker threads for data-parallel loops: parallel_for splits [0, n) into one
-// contiguous chunk per thread and returns when all are done. No allocation per call.
+// A persistent pool of worker threads for data-parallel loops: parallel_for splits [0, n) into one
+// contiguous chunk per thread and returns when all are done. Between jobs the workers spin briefly
+// (a forward pass issues hundreds of jobs per token, microseconds apart) and then sleep.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -13,7 +15,7 @@ namespace trit::runtime {
 
 class ThreadPool {
  public:
-  // n_threads <= 0: one per hardware thread.
+  // n_threads <= 0: one per physical core.
   explicit ThreadPool(int n_threads = 0);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -29,15 +31,15 @@ class ThreadPool {
   void worker_loop(int index);
 
   std::vector<std::thread> workers_;
-  std::mutex mutex_;
-  std::condition_variable work_ready_;
-  std::condition_variable work_done_;
   const std::function<void(int64_t, int64_t)>* job_ = nullptr;
   int64_t job_n_ = 0;
   int64_t job_chunk_ = 0;
-  uint64_t generation_ = 0;
-  int pending_ = 0;
-  bool stopping_ = false;
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<int> sleepers_{0};
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;
+  std::condition_variable wake_;
 };
 
 }  // namespace trit::runtime

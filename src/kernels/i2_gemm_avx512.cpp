@@ -1,0 +1,90 @@
+// I2 x int8 kernel for AVX-512 with VNNI (compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vnni;
+// called only when the CPU has them). Each 64-byte load holds two blocks; shift + mask gives four
+// bit-planes of 64 codes, each multiplied into int32 lanes by one vpdpbusd against 64 activations laid
+// out to match (Q8Activations pair order). One accumulator per (row, token, bit-plane) keeps the
+// dpbusd chains independent. An odd last block goes through the 256-bit form.
+#include <immintrin.h>
+
+#include "kernels/i2_gemm_args.h"
+
+namespace trit::kernels {
+namespace {
+
+inline int32_t hsum256(__m256i s) {
+  __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+  h = _mm_add_epi32(h, _mm_unpackhi_epi64(h, h));
+  h = _mm_add_epi32(h, _mm_shuffle_epi32(h, _MM_SHUFFLE(2, 3, 0, 1)));
+  return _mm_cvtsi128_si32(h);
+}
+
+inline int32_t hsum512(__m512i v) {
+  return hsum256(_mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1)));
+}
+
+template <int NR, int NT>
+void tile(const I2GemmArgs& A, int64_t r0, int64_t t0) {
+  const __m512i mask = _mm512_set1_epi8(3);
+  const __m256i mask256 = _mm256_set1_epi8(3);
+  const int64_t n_pairs = A.padded_cols / 256;
+  const bool odd = (A.padded_cols / 128) % 2 != 0;
+  const int8_t* q[NT];
+  for (int t = 0; t < NT; ++t) q[t] = A.q + (t0 + t) * A.padded_cols;
+  __m512i acc[NR][NT][4];
+  for (int i = 0; i < NR; ++i)
+    for (int t = 0; t < NT; ++t)
+      for (int g = 0; g < 4; ++g) acc[i][t][g] = _mm512_setzero_si512();
+
+  for (int64_t p = 0; p < n_pairs; ++p) {
+    __m512i qv[NT][4];
+    for (int t = 0; t < NT; ++t)
+      for (int g = 0; g < 4; ++g) qv[t][g] = _mm512_loadu_si512(q[t] + p * 256 + g * 64);
+    for (int i = 0; i < NR; ++i) {
+      const __m512i packed = _mm512_loadu_si512((A.w + (r0 + i) * (A.padded_cols / 4)) + p * 64);
+      const __m512i c[4] = {_mm512_and_si512(_mm512_srli_epi16(packed, 6), mask),
+                            _mm512_and_si512(_mm512_srli_epi16(packed, 4), mask),
+                            _mm512_and_si512(_mm512_srli_epi16(packed, 2), mask), _mm512_and_si512(packed, mask)};
+      for (int t = 0; t < NT; ++t)
+        for (int g = 0; g < 4; ++g) acc[i][t][g] = _mm512_dpbusd_epi32(acc[i][t][g], c[g], qv[t][g]);
+    }
+  }
+
+  for (int i = 0; i < NR; ++i)
+    for (int t = 0; t < NT; ++t) {
+      const __m512i sum512 =
+          _mm512_add_epi32(_mm512_add_epi32(acc[i][t][0], acc[i][t][1]), _mm512_add_epi32(acc[i][t][2], acc[i][t][3]));
+      int32_t total = hsum512(sum512);
+      if (odd) {
+        const uint8_t* tail = (A.w + (r0 + i) * (A.padded_cols / 4)) + n_pairs * 64;
+        const int8_t* qt = q[t] + n_pairs * 256;
+        const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tail));
+        __m256i s = _mm256_setzero_si256();
+        for (int g = 0; g < 4; ++g) {
+          const __m256i c = _mm256_and_si256(_mm256_srli_epi16(packed, 6 - 2 * g), mask256);
+          s = _mm256_dpbusd_epi32(s, c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qt + g * 32)));
+        }
+        total += hsum256(s);
+      }
+      const int64_t tt = t0 + t;
+      A.y[tt * A.rows + r0 + i] = static_cast<float>(total - A.x_sum[tt]) / A.x_scale[tt] * A.w_scale;
+    }
+}
+
+}  // namespace
+
+void i2_gemm_avx512_impl(const I2GemmArgs& A) {
+  const int64_t row_begin = A.row_begin, row_end = A.row_end;
+  if (A.n_tokens == 1) {
+    int64_t r = row_begin;
+    for (; r + 4 <= row_end; r += 4) tile<4, 1>(A, r, 0);
+    for (; r < row_end; ++r) tile<1, 1>(A, r, 0);
+    return;
+  }
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    int64_t t = 0;
+    for (; t + 4 <= A.n_tokens; t += 4) tile<1, 4>(A, r, t);
+    for (; t + 2 <= A.n_tokens; t += 2) tile<1, 2>(A, r, t);
+    for (; t < A.n_tokens; ++t) tile<1, 1>(A, r, t);
+  }
+}
+
+}  // namespace trit::kernels

@@ -1,0 +1,129 @@
+// CPU feature detection (cpuid through the compiler's builtins) and the active kernel level.
+#include "runtime/cpu_features.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "runtime/error.h"
+
+namespace trit::runtime {
+namespace {
+
+// Physical cores: distinct (physical id, core id) pairs in /proc/cpuinfo; logical CPUs otherwise.
+int count_physical_cores() {
+  std::ifstream in("/proc/cpuinfo");
+  std::set<std::pair<int, int>> cores;
+  std::string line;
+  int physical = 0;
+  while (std::getline(in, line)) {
+    auto value = [&] { return std::atoi(line.substr(line.find(':') + 1).c_str()); };
+    if (line.rfind("physical id", 0) == 0) physical = value();
+    if (line.rfind("core id", 0) == 0) cores.insert({physical, value()});
+  }
+  const int logical = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return cores.empty() ? logical : std::min(static_cast<int>(cores.size()), logical);
+}
+
+CpuFeatures detect() {
+  CpuFeatures f;
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  f.avx2 = __builtin_cpu_supports("avx2");
+  f.fma = __builtin_cpu_supports("fma");
+  f.f16c = __builtin_cpu_supports("f16c");
+  f.avx512f = __builtin_cpu_supports("avx512f");
+  f.avx512bw = __builtin_cpu_supports("avx512bw");
+  f.avx512vl = __builtin_cpu_supports("avx512vl");
+  f.avx512vnni = __builtin_cpu_supports("avx512vnni");
+  f.avx512vbmi = __builtin_cpu_supports("avx512vbmi");
+#endif
+  f.n_logical_cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  f.n_physical_cores = count_physical_cores();
+  return f;
+}
+
+bool supports(IsaLevel level) {
+  const CpuFeatures& f = cpu_features();
+  switch (level) {
+    case IsaLevel::kScalar:
+      return true;
+    case IsaLevel::kAvx2:
+      return f.avx2 && f.fma && f.f16c;
+    case IsaLevel::kAvx512:
+      return supports(IsaLevel::kAvx2) && f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni;
+  }
+  return false;
+}
+
+std::atomic<int> g_forced{-1};
+
+}  // namespace
+
+const CpuFeatures& cpu_features() {
+  static const CpuFeatures features = detect();
+  return features;
+}
+
+IsaLevel best_isa() {
+  for (IsaLevel l : {IsaLevel::kAvx512, IsaLevel::kAvx2})
+    if (supports(l)) return l;
+  return IsaLevel::kScalar;
+}
+
+const char* isa_name(IsaLevel level) {
+  switch (level) {
+    case IsaLevel::kScalar:
+      return "scalar";
+    case IsaLevel::kAvx2:
+      return "avx2";
+    case IsaLevel::kAvx512:
+      return "avx512";
+  }
+  return "?";
+}
+
+IsaLevel parse_isa(const std::string& name) {
+  for (IsaLevel l : {IsaLevel::kScalar, IsaLevel::kAvx2, IsaLevel::kAvx512})
+    if (name == isa_name(l)) return l;
+  trit::fail("unknown kernel level '{}' (known: scalar, avx2, avx512)", name);
+}
+
+void set_active_isa(IsaLevel level) {
+  if (!supports(level))
+    trit::fail("this CPU cannot run the {} kernels (best level here: {})", isa_name(level), isa_name(best_isa()));
+  g_forced = static_cast<int>(level);
+}
+
+IsaLevel active_isa() {
+  const int forced = g_forced.load();
+  if (forced >= 0) return static_cast<IsaLevel>(forced);
+  static const IsaLevel from_env = [] {
+    const char* env = std::getenv("TRIT_ISA");
+    if (!env || !*env) return best_isa();
+    const IsaLevel l = parse_isa(env);
+    if (!supports(l))
+      trit::fail("TRIT_ISA={}: this CPU cannot run those kernels (best: {})", env, isa_name(best_isa()));
+    return l;
+  }();
+  return from_env;
+}
+
+std::string describe_cpu() {
+  const CpuFeatures& f = cpu_features();
+  std::string features;
+  if (supports(IsaLevel::kAvx512)) features += std::string(features.empty() ? "" : ", ") + "AVX-512 VNNI";
+  if (f.avx512vbmi) features += ", VBMI";
+  if (supports(IsaLevel::kAvx2)) features += std::string(features.empty() ? "" : ", ") + "AVX2";
+  if (features.empty()) features = "no SIMD kernels";
+  return std::string(isa_name(active_isa())) + " kernels (CPU: " + features + "; " +
+         std::to_string(f.n_physical_cores) + " cores, " + std::to_string(f.n_logical_cpus) + " threads)";
+}
+
+}  // namespace trit::runtime

@@ -1,0 +1,36 @@
+// What the CPU can do, detected once at start-up, and the kernel level trit runs at: the best the CPU
+// supports, or a lower one forced with TRIT_ISA=scalar|avx2|avx512 (for testing and comparisons).
+#pragma once
+
+#include <string>
+
+namespace trit::runtime {
+
+enum class IsaLevel {
+  kScalar,  // plain C++: the reference
+  kAvx2,    // x86-64 AVX2 + FMA + F16C
+  kAvx512,  // x86-64 AVX-512 F/BW/VL + VNNI
+};
+
+struct CpuFeatures {
+  bool avx2 = false, fma = false, f16c = false;
+  bool avx512f = false, avx512bw = false, avx512vl = false, avx512vnni = false, avx512vbmi = false;
+  int n_physical_cores = 1;
+  int n_logical_cpus = 1;
+};
+
+const CpuFeatures& cpu_features();
+
+// The best level the CPU supports.
+IsaLevel best_isa();
+// The level kernels use: best_isa(), lowered by TRIT_ISA when set. Throws trit::Error for an unknown
+// name or a level the CPU lacks.
+IsaLevel active_isa();
+// Forces a level (tests, `--isa`); throws trit::Error when the CPU lacks it.
+void set_active_isa(IsaLevel level);
+IsaLevel parse_isa(const std::string& name);
+const char* isa_name(IsaLevel level);  // "scalar", "avx2", "avx512"
+// "avx512 (AVX-512 VNNI; AVX2; 2 cores)": for --version and trit bench.
+std::string describe_cpu();
+
+}  // namespace trit::runtime

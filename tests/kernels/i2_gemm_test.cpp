@@ -1,0 +1,102 @@
+// Every I2 kernel level against the reference BitLinear (kernels/bitlinear.h) on random shapes with
+// odd row counts, padded columns, odd block counts and token tails: results must be bit-identical.
+#include "kernels/i2_gemm.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+
+#include "kernels/bitlinear.h"
+#include "kernels/i2_matrix.h"
+#include "runtime/cpu_features.h"
+#include "tensor/codec.h"
+
+namespace trit::kernels {
+namespace {
+
+using runtime::IsaLevel;
+
+tensor::TernaryMatrix random_ternary(int64_t rows, int64_t cols, std::mt19937& rng) {
+  std::uniform_int_distribution<int> d(-1, 1);
+  tensor::TernaryMatrix m{rows, cols, cols, std::vector<int8_t>(rows * cols), std::vector<float>(rows, 0.0371f)};
+  for (auto& v : m.values) v = static_cast<int8_t>(d(rng));
+  return m;
+}
+
+std::vector<IsaLevel> available_levels() {
+  std::vector<IsaLevel> levels = {IsaLevel::kScalar};
+  for (IsaLevel l : {IsaLevel::kAvx2, IsaLevel::kAvx512})
+    if (static_cast<int>(l) <= static_cast<int>(runtime::best_isa())) levels.push_back(l);
+  return levels;
+}
+
+TEST(I2Gemm, EveryLevelMatchesTheReferenceExactly) {
+  std::mt19937 rng(123);
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  for (int64_t rows : {1, 3, 4, 5, 17, 64})
+    for (int64_t cols : {100, 128, 256, 300, 384, 640, 2560})
+      for (int64_t n_tokens : {1, 2, 3, 5, 9}) {
+        const auto m = random_ternary(rows, cols, rng);
+        const I2Matrix w = i2_pack(m);
+        std::vector<float> x(n_tokens * cols);
+        for (auto& v : x) v = normal(rng);
+        x[0] = 40.0f;  // an outlier, as real activations have
+        // The reference: per token quantisation and the TernaryMatrix mat-vec.
+        std::vector<float> want(n_tokens * rows);
+        std::vector<int8_t> q(cols);
+        for (int64_t t = 0; t < n_tokens; ++t) {
+          const float s = quantize_activations(x.data() + t * cols, cols, q.data());
+          ternary_matvec(m, q.data(), s, want.data() + t * rows, 0, rows);
+        }
+        for (IsaLevel level : available_levels()) {
+          Q8Activations a;
+          a.quantize(x.data(), n_tokens, cols, level);
+          std::vector<float> got(n_tokens * rows, -1.0f);
+          i2_gemm(w, a, got.data(), 0, rows, level);
+          for (int64_t i = 0; i < n_tokens * rows; ++i)
+            ASSERT_EQ(got[i], want[i]) << runtime::isa_name(level) << " rows " << rows << " cols " << cols << " tokens "
+                                       << n_tokens << " at " << i;
+        }
+      }
+}
+
+TEST(I2Gemm, RowRangesWriteOnlyTheirRows) {
+  std::mt19937 rng(5);
+  const auto m = random_ternary(9, 256, rng);
+  const I2Matrix w = i2_pack(m);
+  std::vector<float> x(256, 1.5f);
+  for (IsaLevel level : available_levels()) {
+    Q8Activations a;
+    a.quantize(x.data(), 1, 256, level);
+    std::vector<float> y(9, -7.0f);
+    i2_gemm(w, a, y.data(), 2, 7, level);
+    for (int64_t r = 0; r < 9; ++r) EXPECT_EQ(y[r] == -7.0f, r < 2 || r >= 7) << runtime::isa_name(level) << r;
+  }
+}
+
+TEST(I2Matrix, InPlaceI2SViewEqualsRepack) {
+  std::mt19937 rng(9);
+  const auto m = random_ternary(6, 384, rng);
+  const auto bytes = tensor::pack_ternary(static_cast<uint32_t>(gguf::GgmlType::I2_S), m);
+  const I2Matrix view = i2_view_i2s(bytes, 6, 384);
+  const I2Matrix packed = i2_pack(m);
+  EXPECT_EQ(view.scale, packed.scale);
+  EXPECT_EQ(0, std::memcmp(view.data, packed.data, 6 * 384 / 4));
+  I2Matrix moved = std::move(const_cast<I2Matrix&>(packed));
+  EXPECT_EQ(moved.data, moved.owned.data());
+}
+
+TEST(I2Matrix, SingleScaleIgnoresAllZeroGroups) {
+  tensor::TernaryMatrix m{1, 512, 256, std::vector<int8_t>(512, 0), {0.5f, 0.25f}};
+  float s = 0;
+  EXPECT_TRUE(has_single_scale(m, &s));  // both groups all zero
+  m.values[0] = 1;
+  EXPECT_TRUE(has_single_scale(m, &s));
+  EXPECT_EQ(s, 0.5f);
+  m.values[300] = -1;
+  EXPECT_FALSE(has_single_scale(m, &s));
+}
+
+}  // namespace
+}  // namespace trit::kernels
