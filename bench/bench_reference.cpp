@@ -1,11 +1,16 @@
 // The reference kernels' speed: the baseline every fast kernel (issue 3) is measured against.
 // Run: build/release/bench/bench_reference
 #include <benchmark/benchmark.h>
+#include <sys/mman.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <random>
 #include <vector>
 
 #include "kernels/bitlinear.h"
+#include "kernels/i2_gemm.h"
+#include "runtime/cpu_features.h"
 
 namespace {
 
@@ -43,5 +48,45 @@ void BM_QuantizeActivations(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * n);
 }
 BENCHMARK(BM_QuantizeActivations)->Arg(2560)->Arg(6912);
+
+}  // namespace
+
+namespace {
+
+// The fast I2 kernel at each level the CPU has, one token (decode) and 64 tokens (prefill).
+void BM_I2Gemm(benchmark::State& state) {
+  const auto level = static_cast<trit::runtime::IsaLevel>(state.range(0));
+  if (static_cast<int>(level) > static_cast<int>(trit::runtime::best_isa())) {
+    state.SkipWithError("CPU lacks this level");
+    return;
+  }
+  const int64_t rows = state.range(1), cols = state.range(2), n_tokens = state.range(3);
+  auto w = trit::kernels::i2_pack(random_matrix(rows, cols));
+  if (getenv("HUGE")) {
+    const size_t n = w.owned.size(), al = 2u << 20;
+    void* p = aligned_alloc(al, (n + al - 1) / al * al);
+    madvise(p, (n + al - 1) / al * al, MADV_HUGEPAGE);
+    memcpy(p, w.owned.data(), n);
+    w.data = static_cast<uint8_t*>(p);
+  }
+  std::vector<float> x(n_tokens * cols, 0.5f), y(n_tokens * rows);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 17) - 8.0f;
+  trit::kernels::Q8Activations a;
+  a.quantize(x.data(), n_tokens, cols, level);
+  for (auto _ : state) {
+    trit::kernels::i2_gemm(w, a, y.data(), 0, rows, level);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetLabel(trit::runtime::isa_name(level));
+  state.counters["weight_GB/s"] =
+      benchmark::Counter(static_cast<double>(rows * cols / 4), benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GMAC/s"] = benchmark::Counter(static_cast<double>(rows * cols * n_tokens) * 1e-9,
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_I2Gemm)
+    ->ArgsProduct({{0, 1, 2}, {6912}, {2560}, {1}})
+    ->ArgsProduct({{1, 2}, {6912}, {2560}, {64}})
+    ->ArgsProduct({{2}, {65536}, {8192}, {1}})
+    ->ArgsProduct({{1, 2}, {1024}, {2560}, {1}});
 
 }  // namespace

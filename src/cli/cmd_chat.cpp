@@ -23,7 +23,7 @@ struct ChatFlags {
 
 void chat(ChatFlags f) {
   const auto params = f.sampling.resolved();
-  auto model = model::Model::load(f.model.path, {.show_progress = !f.model.quiet});
+  auto model = model::Model::load(f.model.path, f.model.load_options());
   model::Context ctx(*model, f.model.context_options());
   const auto& tok = model->tokenizer();
 

@@ -34,7 +34,7 @@ void run(const RunFlags& f) {
     prompt = ss.str();
   }
   const auto params = f.sampling.resolved();
-  auto model = model::Model::load(f.model.path, {.show_progress = !f.model.quiet});
+  auto model = model::Model::load(f.model.path, f.model.load_options());
   model::Context ctx(*model, f.model.context_options());
   const auto& tok = model->tokenizer();
   std::vector<int32_t> tokens = tokenize_prompt(tok, prompt);

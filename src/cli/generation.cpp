@@ -19,6 +19,9 @@ void ModelFlags::add_to(CLI::App& cmd) {
   cmd.add_option("--cache-type", cache_type, "KV cache element type: f16 (as llama.cpp) or f32")
       ->check(CLI::IsMember({"f16", "f32"}))
       ->capture_default_str();
+  cmd.add_flag("--mmap", mmap,
+               "Use the weights in place from the mapped file instead of reading them into huge-page memory "
+               "(faster start, slower decode)");
   cmd.add_flag("-q,--quiet", quiet, "No progress bars or statistics on stderr");
 }
 

@@ -19,9 +19,11 @@ struct ModelFlags {
   int64_t n_ctx = 0;
   int n_threads = 0;
   std::string cache_type = "f16";
+  bool mmap = false;
   bool quiet = false;
   void add_to(CLI::App& cmd);
   model::ContextOptions context_options() const;
+  model::LoadOptions load_options() const { return {.show_progress = !quiet, .load_into_memory = !mmap}; }
 };
 
 struct SamplingFlags {

@@ -2,16 +2,20 @@
 // so that every later use of its metadata and tensor views can trust them.
 #include "gguf/reader.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <limits>
 #include <unordered_set>
 
 #include "runtime/assert.h"
 #include "runtime/error.h"
+#include "runtime/progress.h"
 
 namespace trit::gguf {
 
@@ -200,6 +204,37 @@ Reader Reader::open(const std::string& path) {
   r.name_ = path;
   r.parse();
   return r;
+}
+
+void Reader::load_data_into_memory(bool show_progress) {
+  if (data_buffer_) return;
+  uint64_t size = 0;
+  for (const TensorInfo& t : tensors_) size = std::max(size, t.offset + t.n_bytes);
+  if (size == 0) return;
+  auto buffer = std::make_unique<runtime::HugeBuffer>(size);
+  runtime::ProgressBar progress("reading", size, runtime::ProgressBar::Unit::kBytes, !show_progress);
+  constexpr uint64_t kChunk = uint64_t{64} << 20;
+  if (file_) {
+    const int fd = ::open(file_->path().c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) fail("{}: cannot open for reading: {}", name_, std::strerror(errno));
+    for (uint64_t done = 0; done < size;) {
+      const ssize_t n =
+          ::pread(fd, buffer->data() + done, std::min(kChunk, size - done), static_cast<off_t>(data_offset_ + done));
+      if (n <= 0) {
+        const std::string why = n < 0 ? std::strerror(errno) : "unexpected end of file";
+        ::close(fd);
+        fail("{}: reading the tensor data at byte {} failed: {}", name_, data_offset_ + done, why);
+      }
+      done += static_cast<uint64_t>(n);
+      progress.set(done);
+    }
+    ::close(fd);
+  } else {
+    std::memcpy(buffer->data(), bytes_.data() + data_offset_, size);
+  }
+  progress.finish();
+  for (TensorInfo& t : tensors_) t.data = std::span<const uint8_t>(buffer->data() + t.offset, t.n_bytes);
+  data_buffer_ = std::move(buffer);
 }
 
 Reader Reader::from_bytes(std::span<const uint8_t> bytes, std::string name) {

@@ -11,16 +11,17 @@
 
 #include "gguf/ggml_type.h"
 #include "gguf/value.h"
+#include "runtime/huge_buffer.h"
 #include "runtime/mapped_file.h"
 
 namespace trit::gguf {
 
 struct TensorInfo {
   std::string name;
-  std::vector<uint64_t> shape;  // ggml order: shape[0] (ne0) is the innermost, contiguous dimension
-  uint32_t type_id = 0;         // ggml type id (GgmlType), validated as known
-  uint64_t offset = 0;          // from the start of the data section, as stored
-  uint64_t n_bytes = 0;         // tensor_n_bytes(type_id, shape)
+  std::vector<uint64_t> shape;    // ggml order: shape[0] (ne0) is the innermost, contiguous dimension
+  uint32_t type_id = 0;           // ggml type id (GgmlType), validated as known
+  uint64_t offset = 0;            // from the start of the data section, as stored
+  uint64_t n_bytes = 0;           // tensor_n_bytes(type_id, shape)
   std::span<const uint8_t> data;  // view into the mapped file; valid while the Reader lives
 
   GgmlType type() const { return static_cast<GgmlType>(type_id); }
@@ -67,6 +68,12 @@ class Reader {
   const Array* find_array(std::string_view key) const;
 
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
+
+  // Reads the whole data section into anonymous memory in huge pages (runtime/huge_buffer.h) and
+  // points every tensor's data there, leaving the mapping untouched: the fast kernels stream weights
+  // about twice as fast from huge pages. Throws trit::Error naming the file on a read error.
+  void load_data_into_memory(bool show_progress);
+  bool data_in_memory() const { return data_buffer_ != nullptr; }
   const TensorInfo* find_tensor(std::string_view name) const;
   // Throws "<file>: tensor 'x' is missing".
   const TensorInfo& tensor(std::string_view name) const;
@@ -75,7 +82,8 @@ class Reader {
   Reader() = default;
   void parse();
 
-  std::unique_ptr<runtime::MappedFile> file_;  // null when parsing caller-owned bytes
+  std::unique_ptr<runtime::MappedFile> file_;         // null when parsing caller-owned bytes
+  std::unique_ptr<runtime::HugeBuffer> data_buffer_;  // when load_data_into_memory was called
   std::span<const uint8_t> bytes_;
   std::string name_;
   uint32_t version_ = 0;

@@ -7,16 +7,42 @@
 
 namespace trit::kernels {
 
+float finish_f16_dot(float (&acc)[4][16], const uint16_t* row, const float* x, int64_t np, int64_t cols) {
+  for (int l = 0; l < 16; ++l) {
+    acc[0][l] += acc[2][l];
+    acc[1][l] += acc[3][l];
+  }
+  for (int l = 0; l < 16; ++l) acc[0][l] += acc[1][l];
+  for (int s = 8; s >= 1; s /= 2)
+    for (int l = 0; l < s; ++l) acc[0][l] += acc[0][l + s];
+  double sum = acc[0][0];
+  for (int64_t c = np; c < cols; ++c) sum += static_cast<double>(tensor::f16_to_f32(row[c]) * x[c]);
+  return static_cast<float>(sum);
+}
+
 void f16_gemv_scalar(const F16GemvArgs& a) {
   for (int64_t r = a.row_begin; r < a.row_end; ++r) {
-    const uint16_t* row = a.w + r * a.cols;
-    float acc[16] = {};
-    for (int64_t c = 0; c < a.cols; c += 16)
-      for (int64_t j = 0; j < 16 && c + j < a.cols; ++j)
-        acc[j] = std::fma(tensor::f16_to_f32(row[c + j]), a.x[c + j], acc[j]);
-    for (int s = 8; s >= 1; s /= 2)
-      for (int j = 0; j < s; ++j) acc[j] += acc[j + s];
-    a.y[r] = acc[0];
+    const uint16_t* row = a.w + r * (a.ld ? a.ld : a.cols);
+    const int64_t np = a.cols / 64 * 64;
+    float acc[4][16] = {};
+    for (int64_t c = 0; c < np; c += 64)
+      for (int j = 0; j < 4; ++j)
+        for (int l = 0; l < 16; ++l)
+          acc[j][l] = std::fma(tensor::f16_to_f32(row[c + 16 * j + l]), a.x[c + 16 * j + l], acc[j][l]);
+    a.y[r] = finish_f16_dot(acc, row, a.x, np, a.cols);
+  }
+}
+
+void f16_axpy(float w, const uint16_t* v, float* out, int64_t n, runtime::IsaLevel isa) {
+  switch (isa) {
+#if defined(__x86_64__)
+    case runtime::IsaLevel::kAvx512:
+      return f16_axpy_avx512(w, v, out, n);
+    case runtime::IsaLevel::kAvx2:
+      return f16_axpy_avx2(w, v, out, n);
+#endif
+    default:
+      for (int64_t i = 0; i < n; ++i) out[i] = std::fma(w, tensor::f16_to_f32(v[i]), out[i]);
   }
 }
 

@@ -1,6 +1,8 @@
-// Half-precision weights x float vector, for the output projection (often the tied F16 embedding, the
-// largest tensor of a BitNet model) read straight from the mapped file. Every level sums in the same
-// order (16 lanes of fused multiply-adds, then a fixed tree), so results are bit-identical across levels.
+// Half-precision weights x float vector: the output projection (often the tied F16 embedding, the
+// largest tensor of a BitNet model) and attention over the f16 KV cache. Every level sums in ggml's
+// AVX-512 order for ggml_vec_dot_f16 (64-element steps into 4 x 16 lanes of fused multiply-adds, the
+// four folded 0+2, 1+3, 0+1, a 16-lane tree, the tail added in double), so results are bit-identical
+// across levels and round as bitnet.cpp's do.
 #pragma once
 
 #include <cstdint>
@@ -15,10 +17,18 @@ struct F16GemvArgs {
   const float* x;  // cols floats
   float* y;        // y[r]
   int64_t row_begin, row_end;
+  int64_t ld = 0;  // row stride in elements; 0: cols
 };
 
 void f16_gemv(const F16GemvArgs& args, runtime::IsaLevel isa);
+// The common ending of every level: fold the 4 x 16 partial sums, add the tail [np, cols) in double.
+float finish_f16_dot(float (&acc)[4][16], const uint16_t* row, const float* x, int64_t np, int64_t cols);
 void f16_gemv_scalar(const F16GemvArgs& args);
+
+// out[i] = fma(w, v[i], out[i]) for n half-precision v: attention's weighted sum of cached values.
+void f16_axpy(float w, const uint16_t* v, float* out, int64_t n, runtime::IsaLevel isa);
+void f16_axpy_avx2(float w, const uint16_t* v, float* out, int64_t n);
+void f16_axpy_avx512(float w, const uint16_t* v, float* out, int64_t n);
 void f16_gemv_avx2(const F16GemvArgs& args);
 void f16_gemv_avx512(const F16GemvArgs& args);
 

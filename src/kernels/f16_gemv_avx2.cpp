@@ -6,27 +6,33 @@
 namespace trit::kernels {
 
 void f16_gemv_avx2(const F16GemvArgs& a) {
-  const int64_t full = a.cols / 16 * 16;
+  // The reference's 4 x 16 lanes as 8 registers of 8.
+  const int64_t np = a.cols / 64 * 64;
   for (int64_t r = a.row_begin; r < a.row_end; ++r) {
-    const uint16_t* row = a.w + r * a.cols;
-    __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
-    for (int64_t c = 0; c < full; c += 16) {
-      const __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c)));
-      const __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c + 8)));
-      lo = _mm256_fmadd_ps(w0, _mm256_loadu_ps(a.x + c), lo);
-      hi = _mm256_fmadd_ps(w1, _mm256_loadu_ps(a.x + c + 8), hi);
-    }
-    alignas(32) float acc[16];
-    _mm256_store_ps(acc, lo);
-    _mm256_store_ps(acc + 8, hi);
-    for (int64_t j = 0; full + j < a.cols; ++j) {
-      // The tail, lane by lane, as the reference does it.
-      const __m128 w = _mm_cvtph_ps(_mm_cvtsi32_si128(row[full + j]));
-      acc[j] = _mm_cvtss_f32(_mm_fmadd_ss(w, _mm_set_ss(a.x[full + j]), _mm_set_ss(acc[j])));
-    }
-    for (int s = 8; s >= 1; s /= 2)
-      for (int j = 0; j < s; ++j) acc[j] += acc[j + s];
-    a.y[r] = acc[0];
+    const uint16_t* row = a.w + r * (a.ld ? a.ld : a.cols);
+    __m256 acc[8];
+    for (auto& v : acc) v = _mm256_setzero_ps();
+    for (int64_t c = 0; c < np; c += 64)
+      for (int j = 0; j < 8; ++j) {
+        const __m256 w = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c + 8 * j)));
+        acc[j] = _mm256_fmadd_ps(w, _mm256_loadu_ps(a.x + c + 8 * j), acc[j]);
+      }
+    alignas(32) float lanes[4][16];
+    for (int j = 0; j < 8; ++j) _mm256_store_ps(&lanes[j / 2][(j % 2) * 8], acc[j]);
+    a.y[r] = finish_f16_dot(lanes, row, a.x, np, a.cols);
+  }
+}
+
+void f16_axpy_avx2(float w, const uint16_t* v, float* out, int64_t n) {
+  const __m256 wv = _mm256_set1_ps(w);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 x = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(v + i)));
+    _mm256_storeu_ps(out + i, _mm256_fmadd_ps(wv, x, _mm256_loadu_ps(out + i)));
+  }
+  for (; i < n; ++i) {
+    const __m128 x = _mm_cvtph_ps(_mm_cvtsi32_si128(v[i]));
+    out[i] = _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(w), x, _mm_set_ss(out[i])));
   }
 }
 

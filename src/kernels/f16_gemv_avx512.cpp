@@ -6,23 +6,31 @@
 namespace trit::kernels {
 
 void f16_gemv_avx512(const F16GemvArgs& a) {
-  const int64_t full = a.cols / 16 * 16;
+  const int64_t np = a.cols / 64 * 64;
   for (int64_t r = a.row_begin; r < a.row_end; ++r) {
-    const uint16_t* row = a.w + r * a.cols;
-    __m512 acc0 = _mm512_setzero_ps();
-    for (int64_t c = 0; c < full; c += 16) {
-      const __m512 w = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + c)));
-      acc0 = _mm512_fmadd_ps(w, _mm512_loadu_ps(a.x + c), acc0);
-    }
-    alignas(64) float acc[16];
-    _mm512_store_ps(acc, acc0);
-    for (int64_t j = 0; full + j < a.cols; ++j) {
-      const __m128 w = _mm_cvtph_ps(_mm_cvtsi32_si128(row[full + j]));
-      acc[j] = _mm_cvtss_f32(_mm_fmadd_ss(w, _mm_set_ss(a.x[full + j]), _mm_set_ss(acc[j])));
-    }
-    for (int s = 8; s >= 1; s /= 2)
-      for (int j = 0; j < s; ++j) acc[j] += acc[j + s];
-    a.y[r] = acc[0];
+    const uint16_t* row = a.w + r * (a.ld ? a.ld : a.cols);
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (int64_t c = 0; c < np; c += 64)
+      for (int j = 0; j < 4; ++j) {
+        const __m512 w = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + c + 16 * j)));
+        acc[j] = _mm512_fmadd_ps(w, _mm512_loadu_ps(a.x + c + 16 * j), acc[j]);
+      }
+    alignas(64) float lanes[4][16];
+    for (int j = 0; j < 4; ++j) _mm512_store_ps(lanes[j], acc[j]);
+    a.y[r] = finish_f16_dot(lanes, row, a.x, np, a.cols);
+  }
+}
+
+void f16_axpy_avx512(float w, const uint16_t* v, float* out, int64_t n) {
+  const __m512 wv = _mm512_set1_ps(w);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 x = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + i)));
+    _mm512_storeu_ps(out + i, _mm512_fmadd_ps(wv, x, _mm512_loadu_ps(out + i)));
+  }
+  for (; i < n; ++i) {
+    const __m128 x = _mm_cvtph_ps(_mm_cvtsi32_si128(v[i]));
+    out[i] = _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(w), x, _mm_set_ss(out[i])));
   }
 }
 

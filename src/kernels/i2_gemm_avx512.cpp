@@ -1,8 +1,8 @@
 // I2 x int8 kernel for AVX-512 with VNNI (compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vnni;
-// called only when the CPU has them). Each 64-byte load holds two blocks; shift + mask gives four
-// bit-planes of 64 codes, each multiplied into int32 lanes by one vpdpbusd against 64 activations laid
-// out to match (Q8Activations pair order). One accumulator per (row, token, bit-plane) keeps the
-// dpbusd chains independent. An odd last block goes through the 256-bit form.
+// called only when the CPU has them). Each 64-byte load holds two blocks; masking gives four bit-planes
+// of 64 codes (left in place, so scaled by 64, 16, 4, 1), each multiplied into int32 lanes by one
+// vpdpbusd against 64 activations laid out to match (Q8Activations pair order). One accumulator per (row, token,
+// bit-plane) keeps the dpbusd chains independent. An odd last block goes through the 256-bit form.
 #include <immintrin.h>
 
 #include "kernels/i2_gemm_args.h"
@@ -23,7 +23,8 @@ inline int32_t hsum512(__m512i v) {
 
 template <int NR, int NT>
 void tile(const I2GemmArgs& A, int64_t r0, int64_t t0) {
-  const __m512i mask = _mm512_set1_epi8(3);
+  const __m512i plane[4] = {_mm512_set1_epi8(static_cast<char>(0xC0)), _mm512_set1_epi8(0x30), _mm512_set1_epi8(0x0C),
+                            _mm512_set1_epi8(0x03)};
   const __m256i mask256 = _mm256_set1_epi8(3);
   const int64_t n_pairs = A.padded_cols / 256;
   const bool odd = (A.padded_cols / 128) % 2 != 0;
@@ -39,10 +40,13 @@ void tile(const I2GemmArgs& A, int64_t r0, int64_t t0) {
     for (int t = 0; t < NT; ++t)
       for (int g = 0; g < 4; ++g) qv[t][g] = _mm512_loadu_si512(q[t] + p * 256 + g * 64);
     for (int i = 0; i < NR; ++i) {
-      const __m512i packed = _mm512_loadu_si512((A.w + (r0 + i) * (A.padded_cols / 4)) + p * 64);
-      const __m512i c[4] = {_mm512_and_si512(_mm512_srli_epi16(packed, 6), mask),
-                            _mm512_and_si512(_mm512_srli_epi16(packed, 4), mask),
-                            _mm512_and_si512(_mm512_srli_epi16(packed, 2), mask), _mm512_and_si512(packed, mask)};
+      const uint8_t* src = A.w + (r0 + i) * (A.padded_cols / 4) + p * 64;
+      // The same spot of the next tile's rows: enough loads in flight to stream from DRAM at full rate.
+      _mm_prefetch(reinterpret_cast<const char*>(src + NR * (A.padded_cols / 4)), _MM_HINT_T0);
+      const __m512i packed = _mm512_loadu_si512(src);
+      // Bit-plane g masked in place (no shift): codes scaled by 4^(3-g), undone once at the end.
+      const __m512i c[4] = {_mm512_and_si512(packed, plane[0]), _mm512_and_si512(packed, plane[1]),
+                            _mm512_and_si512(packed, plane[2]), _mm512_and_si512(packed, plane[3])};
       for (int t = 0; t < NT; ++t)
         for (int g = 0; g < 4; ++g) acc[i][t][g] = _mm512_dpbusd_epi32(acc[i][t][g], c[g], qv[t][g]);
     }
@@ -50,8 +54,11 @@ void tile(const I2GemmArgs& A, int64_t r0, int64_t t0) {
 
   for (int i = 0; i < NR; ++i)
     for (int t = 0; t < NT; ++t) {
+      // Plane g's products are exact multiples of 4^(3-g) (at most 4 x 128 x 128 per dpbusd lane),
+      // so the arithmetic shifts are exact.
       const __m512i sum512 =
-          _mm512_add_epi32(_mm512_add_epi32(acc[i][t][0], acc[i][t][1]), _mm512_add_epi32(acc[i][t][2], acc[i][t][3]));
+          _mm512_add_epi32(_mm512_add_epi32(_mm512_srai_epi32(acc[i][t][0], 6), _mm512_srai_epi32(acc[i][t][1], 4)),
+                           _mm512_add_epi32(_mm512_srai_epi32(acc[i][t][2], 2), acc[i][t][3]));
       int32_t total = hsum512(sum512);
       if (odd) {
         const uint8_t* tail = (A.w + (r0 + i) * (A.padded_cols / 4)) + n_pairs * 64;

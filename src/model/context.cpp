@@ -10,6 +10,8 @@
 
 #include "kernels/activations.h"
 #include "kernels/bitlinear.h"
+#include "kernels/f16_convert.h"
+#include "kernels/f16_gemv.h"
 #include "kernels/norm.h"
 #include "kernels/rope.h"
 #include "runtime/assert.h"
@@ -21,6 +23,18 @@ namespace {
 
 float round_f16(float x) { return tensor::f16_to_f32(tensor::f32_to_f16(x)); }
 
+// A dot product in 16 independent lanes (a fixed order compilers vectorise).
+float dot(const float* a, const float* b, int64_t n) {
+  float acc[16] = {};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; ++j) acc[j] += a[i + j] * b[i + j];
+  float sum = 0.0f;
+  for (; i < n; ++i) sum += a[i] * b[i];
+  for (float v : acc) sum += v;
+  return sum;
+}
+
 }  // namespace
 
 Context::Context(const Model& model, const ContextOptions& options)
@@ -28,25 +42,27 @@ Context::Context(const Model& model, const ContextOptions& options)
   const HParams& h = model.hparams();
   n_ctx_ = options.n_ctx > 0 ? options.n_ctx : std::min<int64_t>(h.n_ctx_train, 4096);
   const size_t n = static_cast<size_t>(n_ctx_ * h.n_embd_kv());
-  if (kv_type_ == KvType::kF32) {
-    k_cache_.assign(h.n_layer, std::vector<float>(n));
-    v_cache_.assign(h.n_layer, std::vector<float>(n));
-  } else {
-    k_cache_f16_.assign(h.n_layer, std::vector<uint16_t>(n));
-    v_cache_f16_.assign(h.n_layer, std::vector<uint16_t>(n));
+  for (int64_t l = 0; l < h.n_layer; ++l) {
+    if (kv_type_ == KvType::kF32) {
+      k_cache_.emplace_back(new float[n]);
+      v_cache_.emplace_back(new float[n]);
+    } else {
+      k_cache_f16_.emplace_back(new uint16_t[n]);
+      v_cache_f16_.emplace_back(new uint16_t[n]);
+    }
   }
 }
 
 void Context::store_kv(int64_t layer, int64_t pos, const float* k, const float* v) {
   const int64_t n = model_.hparams().n_embd_kv();
   if (kv_type_ == KvType::kF32) {
-    std::copy_n(k, n, k_cache_[layer].data() + pos * n);
-    std::copy_n(v, n, v_cache_[layer].data() + pos * n);
+    std::copy_n(k, n, k_cache_[layer].get() + pos * n);
+    std::copy_n(v, n, v_cache_[layer].get() + pos * n);
   } else {
-    for (int64_t i = 0; i < n; ++i) {
-      k_cache_f16_[layer][pos * n + i] = tensor::f32_to_f16(k[i]);
-      v_cache_f16_[layer][pos * n + i] = tensor::f32_to_f16(v[i]);
-    }
+    const runtime::IsaLevel isa = runtime::active_isa();
+    kernels::f32_to_f16_row(k, k_cache_f16_[layer].get() + pos * n, n, isa);
+    uint16_t* vt = v_cache_f16_[layer].get();
+    for (int64_t i = 0; i < n; ++i) vt[i * n_ctx_ + pos] = tensor::f32_to_f16(v[i]);
   }
 }
 
@@ -61,39 +77,42 @@ void Context::attention(int64_t layer, int64_t n_tokens, const float* q, float* 
   const HParams& h = model_.hparams();
   const int64_t group = h.n_head / h.n_head_kv;
   const int64_t hd = h.head_dim;
+  const int64_t ld = h.n_embd_kv();
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const bool f16 = kv_type_ == KvType::kF16;
+  const runtime::IsaLevel isa = runtime::active_isa();
   pool_.parallel_for(h.n_head, [&](int64_t h0, int64_t h1) {
     std::vector<float> scores(static_cast<size_t>(n_past_ + n_tokens));
-    std::vector<float> qh(hd), row(hd);
-    // One cached key or value row of a head, as floats.
-    auto cached = [&](bool key, int64_t pos, int64_t kv_head) -> const float* {
-      const size_t off = static_cast<size_t>(pos * h.n_embd_kv() + kv_head * hd);
-      if (!f16) return (key ? k_cache_ : v_cache_)[layer].data() + off;
-      const uint16_t* src = (key ? k_cache_f16_ : v_cache_f16_)[layer].data() + off;
-      for (int64_t d = 0; d < hd; ++d) row[d] = tensor::f16_to_f32(src[d]);
-      return row.data();
-    };
+    std::vector<float> qh(hd);
+    std::vector<uint16_t> q16(hd);
     for (int64_t head = h0; head < h1; ++head) {
-      const int64_t kv_head = head / group;
+      const int64_t kv_off = (head / group) * hd;
       for (int64_t t = 0; t < n_tokens; ++t) {
         const float* qsrc = q + t * h.n_embd_q() + head * hd;
-        for (int64_t d = 0; d < hd; ++d) qh[d] = f16 ? round_f16(qsrc[d]) : qsrc[d];
         const int64_t n_keys = n_past_ + t + 1;
-        for (int64_t p = 0; p < n_keys; ++p) {
-          const float* kp = cached(true, p, kv_head);
-          float dot = 0.0f;
-          for (int64_t d = 0; d < hd; ++d) dot += qh[d] * kp[d];
-          scores[p] = dot * scale;
-        }
-        kernels::softmax(scores.data(), n_keys);
         float* oh = out + t * h.n_embd_q() + head * hd;
-        std::fill(oh, oh + hd, 0.0f);
-        for (int64_t p = 0; p < n_keys; ++p) {
-          const float* vp = cached(false, p, kv_head);
-          // ggml rounds the weights to f16 for a single new token; a batch goes through its f32 GEMM.
-          const float w = f16 && n_tokens == 1 ? round_f16(scores[p]) : scores[p];
-          for (int64_t d = 0; d < hd; ++d) oh[d] += w * vp[d];
+        if (f16) {
+          // As ggml: the query rounded to f16, Q·K over f16 keys, and for a single new token the
+          // attention weights rounded to f16 before P·V (a batch goes through its f32 GEMM).
+          kernels::f32_to_f16_row(qsrc, q16.data(), hd, isa);
+          kernels::f16_to_f32_row(q16.data(), qh.data(), hd, isa);
+          kernels::f16_gemv({k_cache_f16_[layer].get() + kv_off, hd, qh.data(), scores.data(), 0, n_keys, ld}, isa);
+          for (int64_t p = 0; p < n_keys; ++p) scores[p] *= scale;
+          kernels::softmax(scores.data(), n_keys);
+          if (n_tokens == 1)
+            for (int64_t p = 0; p < n_keys; ++p) scores[p] = round_f16(scores[p]);
+          // Values are cached transposed ([dim][position], as llama.cpp caches them without flash
+          // attention), so each output is one f16 dot product over the positions.
+          kernels::f16_gemv({v_cache_f16_[layer].get() + kv_off * n_ctx_, n_keys, scores.data(), oh, 0, hd, n_ctx_},
+                            isa);
+        } else {
+          const float* keys = k_cache_[layer].get() + kv_off;
+          for (int64_t p = 0; p < n_keys; ++p) scores[p] = dot(qsrc, keys + p * ld, hd) * scale;
+          kernels::softmax(scores.data(), n_keys);
+          std::fill(oh, oh + hd, 0.0f);
+          const float* values = v_cache_[layer].get() + kv_off;
+          for (int64_t p = 0; p < n_keys; ++p)
+            for (int64_t d = 0; d < hd; ++d) oh[d] += scores[p] * values[p * ld + d];
         }
       }
     }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -45,10 +46,12 @@ class Context {
   int64_t n_ctx_;
   int64_t n_past_ = 0;
   runtime::ThreadPool pool_;
-  // KV cache, per layer: [n_ctx][n_embd_kv] keys (after RoPE) and values, as f32 or f16 bits.
+  // KV cache, per layer: keys (after RoPE) [n_ctx][n_embd_kv]; values [n_ctx][n_embd_kv] in f32, or
+  // transposed [n_embd_kv][n_ctx] in f16 (llama.cpp's layout, one dot product per output).
   KvType kv_type_;
-  std::vector<std::vector<float>> k_cache_, v_cache_;
-  std::vector<std::vector<uint16_t>> k_cache_f16_, v_cache_f16_;
+  // Allocated without being written, so only the pages of positions in use become resident.
+  std::vector<std::unique_ptr<float[]>> k_cache_, v_cache_;
+  std::vector<std::unique_ptr<uint16_t[]>> k_cache_f16_, v_cache_f16_;
   std::vector<float> logits_;
 };
 

@@ -13,6 +13,9 @@ namespace trit::model {
 
 struct LoadOptions {
   bool show_progress = true;
+  // Read the weights into huge-page memory (fast decode) rather than using them in place from the
+  // mapped file (faster start, shared page cache).
+  bool load_into_memory = true;
 };
 
 class Model {
