@@ -2,12 +2,28 @@
 #include "kernels/f16_gemv.h"
 
 #include <cmath>
+#include <vector>
 
 #include "tensor/codec.h"
 
 namespace trit::kernels {
 
+namespace {
+
+// f16 -> f32 for all 65536 bit patterns: the tails below convert one value at a time.
+const float* f16_table() {
+  static const std::vector<float> table = [] {
+    std::vector<float> t(65536);
+    for (uint32_t i = 0; i < 65536; ++i) t[i] = tensor::f16_to_f32(static_cast<uint16_t>(i));
+    return t;
+  }();
+  return table.data();
+}
+
+}  // namespace
+
 float finish_f16_dot(float (&acc)[4][16], const uint16_t* row, const float* x, int64_t np, int64_t cols) {
+  static const float* const table = f16_table();
   for (int l = 0; l < 16; ++l) {
     acc[0][l] += acc[2][l];
     acc[1][l] += acc[3][l];
@@ -16,7 +32,7 @@ float finish_f16_dot(float (&acc)[4][16], const uint16_t* row, const float* x, i
   for (int s = 8; s >= 1; s /= 2)
     for (int l = 0; l < s; ++l) acc[0][l] += acc[0][l + s];
   double sum = acc[0][0];
-  for (int64_t c = np; c < cols; ++c) sum += static_cast<double>(tensor::f16_to_f32(row[c]) * x[c]);
+  for (int64_t c = np; c < cols; ++c) sum += static_cast<double>(table[row[c]] * x[c]);
   return static_cast<float>(sum);
 }
 

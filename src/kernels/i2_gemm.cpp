@@ -1,41 +1,51 @@
 // Activation layout for the I2 kernels, the scalar reference kernel and the per-level dispatch.
 #include "kernels/i2_gemm.h"
 
+#include <algorithm>
+
 #include "kernels/bitlinear.h"
 #include "kernels/i2_gemm_args.h"
 #include "runtime/assert.h"
 
 namespace trit::kernels {
 
-void Q8Activations::quantize(const float* x, int64_t n, int64_t c, runtime::IsaLevel isa) {
+void Q8Activations::prepare(int64_t n, int64_t c, runtime::IsaLevel isa) {
   n_tokens = n;
   cols = c;
   padded_cols = (c + 127) / 128 * 128;
   q.assign(static_cast<size_t>(n * padded_cols), 0);
   scale.resize(static_cast<size_t>(n));
   sum.resize(static_cast<size_t>(n));
-  for (int64_t t = 0; t < n; ++t) {
-    int8_t* qt = q.data() + t * padded_cols;
-    scale[t] = quantize_activations(x + t * c, c, qt);
-    int32_t s = 0;
-    for (int64_t i = 0; i < c; ++i) s += qt[i];
-    sum[t] = s;
+  if (isa == runtime::IsaLevel::kAvx512) {
+    q_pairs.resize(q.size());
+  } else {
+    q_pairs.clear();
   }
-  if (isa != runtime::IsaLevel::kAvx512) return;
-  // Pair order: for blocks (2p, 2p+1) and bit-plane g, 32 activations of block 2p then 32 of block
-  // 2p+1 (elements 32g..32g+31 of each). An odd last block stays in natural order.
-  q_pairs.resize(q.size());
+}
+
+void Q8Activations::quantize_tokens(const float* x, int64_t t0, int64_t t1) {
+  // Pair order (AVX-512): for blocks (2p, 2p+1) and bit-plane g, 32 activations of block 2p then 32
+  // of block 2p+1 (elements 32g..32g+31 of each). An odd last block stays in natural order.
   const int64_t n_pairs = padded_cols / 256;
-  for (int64_t t = 0; t < n; ++t) {
-    const int8_t* src = q.data() + t * padded_cols;
+  for (int64_t t = t0; t < t1; ++t) {
+    int8_t* qt = q.data() + t * padded_cols;
+    scale[t] = quantize_activations(x + t * cols, cols, qt);
+    int32_t s = 0;
+    for (int64_t i = 0; i < cols; ++i) s += qt[i];
+    sum[t] = s;
+    if (q_pairs.empty()) continue;
     int8_t* dst = q_pairs.data() + t * padded_cols;
     for (int64_t p = 0; p < n_pairs; ++p)
       for (int64_t g = 0; g < 4; ++g)
         for (int64_t half = 0; half < 2; ++half)
-          for (int64_t i = 0; i < 32; ++i)
-            dst[p * 256 + g * 64 + half * 32 + i] = src[(2 * p + half) * 128 + g * 32 + i];
-    for (int64_t i = n_pairs * 256; i < padded_cols; ++i) dst[i] = src[i];
+          std::copy_n(qt + (2 * p + half) * 128 + g * 32, 32, dst + p * 256 + g * 64 + half * 32);
+    std::copy(qt + n_pairs * 256, qt + padded_cols, dst + n_pairs * 256);
   }
+}
+
+void Q8Activations::quantize(const float* x, int64_t n, int64_t c, runtime::IsaLevel isa) {
+  prepare(n, c, isa);
+  quantize_tokens(x, 0, n);
 }
 
 void i2_gemm_scalar(const I2Matrix& w, const Q8Activations& a, float* y, int64_t row_begin, int64_t row_end) {

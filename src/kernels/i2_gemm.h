@@ -24,6 +24,10 @@ struct Q8Activations {
   std::vector<int32_t> sum;     // per token: sum of q
 
   void quantize(const float* x, int64_t n_tokens, int64_t cols, runtime::IsaLevel isa);
+  // The same in two steps, so that tokens can be quantised in parallel: size the buffers, then
+  // quantise tokens [t0, t1) (disjoint ranges may run concurrently).
+  void prepare(int64_t n_tokens, int64_t cols, runtime::IsaLevel isa);
+  void quantize_tokens(const float* x, int64_t t0, int64_t t1);
 };
 
 // Rows [row_begin, row_end) of y ([n_tokens][w.rows]) at the given level.

@@ -76,6 +76,49 @@ void tile(const I2GemmArgs& A, int64_t r0, int64_t t0) {
     }
 }
 
+// Prompt batches: 4 rows x 4 tokens. Bit-plane by bit-plane, each activation vector is loaded once and
+// used by the 4 rows; codes are shifted down to 0..2 so one accumulator per (row, token) suffices
+// (16 accumulators + 4 activations + 4 weight registers fit the 32 vector registers).
+void tile_4x4(const I2GemmArgs& A, int64_t r0, int64_t t0) {
+  const __m512i mask = _mm512_set1_epi8(3);
+  const int64_t row_bytes = A.padded_cols / 4;
+  const int64_t n_pairs = A.padded_cols / 256;
+  __m512i acc[4][4];
+  for (auto& row : acc)
+    for (auto& v : row) v = _mm512_setzero_si512();
+  for (int64_t p = 0; p < n_pairs; ++p) {
+    __m512i w[4];
+    for (int i = 0; i < 4; ++i) w[i] = _mm512_loadu_si512(A.w + (r0 + i) * row_bytes + p * 64);
+    for (int g = 0; g < 4; ++g) {
+      __m512i qv[4];
+      for (int t = 0; t < 4; ++t) qv[t] = _mm512_loadu_si512(A.q + (t0 + t) * A.padded_cols + p * 256 + g * 64);
+      for (int i = 0; i < 4; ++i) {
+        const __m512i c = _mm512_and_si512(_mm512_srli_epi16(w[i], 6 - 2 * g), mask);
+        for (int t = 0; t < 4; ++t) acc[i][t] = _mm512_dpbusd_epi32(acc[i][t], c, qv[t]);
+      }
+    }
+  }
+  const bool odd = (A.padded_cols / 128) % 2 != 0;
+  const __m256i mask256 = _mm256_set1_epi8(3);
+  for (int i = 0; i < 4; ++i)
+    for (int t = 0; t < 4; ++t) {
+      int32_t total = hsum512(acc[i][t]);
+      const int64_t tt = t0 + t;
+      if (odd) {
+        const uint8_t* tail = A.w + (r0 + i) * row_bytes + n_pairs * 64;
+        const int8_t* qt = A.q + tt * A.padded_cols + n_pairs * 256;
+        const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tail));
+        __m256i s = _mm256_setzero_si256();
+        for (int g = 0; g < 4; ++g) {
+          const __m256i c = _mm256_and_si256(_mm256_srli_epi16(packed, 6 - 2 * g), mask256);
+          s = _mm256_dpbusd_epi32(s, c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qt + g * 32)));
+        }
+        total += hsum256(s);
+      }
+      A.y[tt * A.rows + r0 + i] = static_cast<float>(total - A.x_sum[tt]) / A.x_scale[tt] * A.w_scale;
+    }
+}
+
 }  // namespace
 
 void i2_gemm_avx512_impl(const I2GemmArgs& A) {
@@ -86,7 +129,13 @@ void i2_gemm_avx512_impl(const I2GemmArgs& A) {
     for (; r < row_end; ++r) tile<1, 1>(A, r, 0);
     return;
   }
-  for (int64_t r = row_begin; r < row_end; ++r) {
+  const int64_t n_quads = A.n_tokens / 4 * 4;
+  int64_t r = row_begin;
+  for (; r + 4 <= row_end; r += 4) {
+    for (int64_t t = 0; t < n_quads; t += 4) tile_4x4(A, r, t);
+    for (int64_t t = n_quads; t < A.n_tokens; ++t) tile<4, 1>(A, r, t);
+  }
+  for (; r < row_end; ++r) {
     int64_t t = 0;
     for (; t + 4 <= A.n_tokens; t += 4) tile<1, 4>(A, r, t);
     for (; t + 2 <= A.n_tokens; t += 2) tile<1, 2>(A, r, t);

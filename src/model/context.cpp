@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "kernels/activations.h"
 #include "kernels/bitlinear.h"
@@ -81,38 +82,55 @@ void Context::attention(int64_t layer, int64_t n_tokens, const float* q, float* 
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const bool f16 = kv_type_ == KvType::kF16;
   const runtime::IsaLevel isa = runtime::active_isa();
+  const int64_t n_all = n_past_ + n_tokens;
   pool_.parallel_for(h.n_head, [&](int64_t h0, int64_t h1) {
-    std::vector<float> scores(static_cast<size_t>(n_past_ + n_tokens));
+    std::vector<float> scores(static_cast<size_t>(n_all));
     std::vector<float> qh(hd);
     std::vector<uint16_t> q16(hd);
+    std::vector<float> keys, values_t;  // a batch's f32 copies of this head's cache
     for (int64_t head = h0; head < h1; ++head) {
       const int64_t kv_off = (head / group) * hd;
+      if (f16 && n_tokens > 1) {
+        keys.resize(static_cast<size_t>(n_all * hd));
+        values_t.resize(static_cast<size_t>(hd * n_all));
+        for (int64_t p = 0; p < n_all; ++p)
+          kernels::f16_to_f32_row(k_cache_f16_[layer].get() + p * ld + kv_off, keys.data() + p * hd, hd, isa);
+        for (int64_t d = 0; d < hd; ++d)
+          kernels::f16_to_f32_row(v_cache_f16_[layer].get() + (kv_off + d) * n_ctx_, values_t.data() + d * n_all, n_all,
+                                  isa);
+      }
       for (int64_t t = 0; t < n_tokens; ++t) {
         const float* qsrc = q + t * h.n_embd_q() + head * hd;
         const int64_t n_keys = n_past_ + t + 1;
         float* oh = out + t * h.n_embd_q() + head * hd;
         if (f16) {
-          // As ggml: the query rounded to f16, Q·K over f16 keys, and for a single new token the
-          // attention weights rounded to f16 before P·V (a batch goes through its f32 GEMM).
+          // As ggml: the query rounded to f16 for Q·K over f16 keys. A single new token then goes
+          // through ggml_vec_dot_f16 (its order, the weights rounded to f16 before P·V); a batch goes
+          // through an f32 GEMM, so here through f32 copies of the cache.
           kernels::f32_to_f16_row(qsrc, q16.data(), hd, isa);
           kernels::f16_to_f32_row(q16.data(), qh.data(), hd, isa);
-          kernels::f16_gemv({k_cache_f16_[layer].get() + kv_off, hd, qh.data(), scores.data(), 0, n_keys, ld}, isa);
-          for (int64_t p = 0; p < n_keys; ++p) scores[p] *= scale;
-          kernels::softmax(scores.data(), n_keys);
-          if (n_tokens == 1)
+          if (n_tokens == 1) {
+            kernels::f16_gemv({k_cache_f16_[layer].get() + kv_off, hd, qh.data(), scores.data(), 0, n_keys, ld}, isa);
+            for (int64_t p = 0; p < n_keys; ++p) scores[p] *= scale;
+            kernels::softmax(scores.data(), n_keys);
             for (int64_t p = 0; p < n_keys; ++p) scores[p] = round_f16(scores[p]);
-          // Values are cached transposed ([dim][position], as llama.cpp caches them without flash
-          // attention), so each output is one f16 dot product over the positions.
-          kernels::f16_gemv({v_cache_f16_[layer].get() + kv_off * n_ctx_, n_keys, scores.data(), oh, 0, hd, n_ctx_},
-                            isa);
+            // Values are cached transposed ([dim][position], as llama.cpp caches them without flash
+            // attention), so each output is one f16 dot product over the positions.
+            kernels::f16_gemv({v_cache_f16_[layer].get() + kv_off * n_ctx_, n_keys, scores.data(), oh, 0, hd, n_ctx_},
+                              isa);
+          } else {
+            for (int64_t p = 0; p < n_keys; ++p) scores[p] = dot(qh.data(), keys.data() + p * hd, hd) * scale;
+            kernels::softmax(scores.data(), n_keys);
+            for (int64_t d = 0; d < hd; ++d) oh[d] = dot(values_t.data() + d * n_all, scores.data(), n_keys);
+          }
         } else {
-          const float* keys = k_cache_[layer].get() + kv_off;
-          for (int64_t p = 0; p < n_keys; ++p) scores[p] = dot(qsrc, keys + p * ld, hd) * scale;
-          kernels::softmax(scores.data(), n_keys);
           std::fill(oh, oh + hd, 0.0f);
-          const float* values = v_cache_[layer].get() + kv_off;
+          const float* kf = k_cache_[layer].get() + kv_off;
+          for (int64_t p = 0; p < n_keys; ++p) scores[p] = dot(qsrc, kf + p * ld, hd) * scale;
+          kernels::softmax(scores.data(), n_keys);
+          const float* vf = v_cache_[layer].get() + kv_off;
           for (int64_t p = 0; p < n_keys; ++p)
-            for (int64_t d = 0; d < hd; ++d) oh[d] += scores[p] * values[p * ld + d];
+            for (int64_t d = 0; d < hd; ++d) oh[d] += scores[p] * vf[p * ld + d];
         }
       }
     }
@@ -138,36 +156,45 @@ std::span<const float> Context::eval(std::span<const int32_t> tokens, bool all_l
   kernels::RopeParams rope = h.rope;
   if (!w.rope_freqs.empty()) rope.freq_factors = w.rope_freqs.data();
 
+  // Per-token work, spread over the threads for a batch.
+  auto per_token = [&](const std::function<void(int64_t)>& fn) {
+    if (n == 1) return fn(0);
+    pool_.parallel_for(n, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) fn(t);
+    });
+  };
+
   for (int64_t l = 0; l < h.n_layer; ++l) {
     const LayerWeights& lw = w.layers[l];
     // Attention block.
-    for (int64_t t = 0; t < n; ++t)
-      kernels::rms_norm(x.data() + t * d, lw.attn_norm.data(), xn.data() + t * d, d, h.rms_eps);
+    per_token(
+        [&](int64_t t) { kernels::rms_norm(x.data() + t * d, lw.attn_norm.data(), xn.data() + t * d, d, h.rms_eps); });
     forward_shared_input({{&lw.wq, q.data()}, {&lw.wk, k.data()}, {&lw.wv, v.data()}}, xn.data(), n, pool_);
-    for (int64_t t = 0; t < n; ++t) {
+    per_token([&](int64_t t) {
       const int64_t pos = n_past_ + t;
       for (int64_t hd = 0; hd < h.n_head; ++hd) kernels::rope(q.data() + t * h.n_embd_q() + hd * h.head_dim, pos, rope);
       for (int64_t hd = 0; hd < h.n_head_kv; ++hd)
         kernels::rope(k.data() + t * h.n_embd_kv() + hd * h.head_dim, pos, rope);
       store_kv(l, pos, k.data() + t * h.n_embd_kv(), v.data() + t * h.n_embd_kv());
-    }
+    });
     attention(l, n, q.data(), att.data());
     if (h.traits.sub_norms)
-      for (int64_t t = 0; t < n; ++t)
+      per_token([&](int64_t t) {
         kernels::rms_norm(att.data() + t * h.n_embd_q(), lw.attn_sub_norm.data(), att.data() + t * h.n_embd_q(),
                           h.n_embd_q(), h.rms_eps);
+      });
     lw.wo.forward(att.data(), n, o.data(), pool_);
     for (int64_t i = 0; i < n * d; ++i) x[i] += o[i];
 
     // Feed-forward block.
-    for (int64_t t = 0; t < n; ++t)
-      kernels::rms_norm(x.data() + t * d, lw.ffn_norm.data(), xn.data() + t * d, d, h.rms_eps);
+    per_token(
+        [&](int64_t t) { kernels::rms_norm(x.data() + t * d, lw.ffn_norm.data(), xn.data() + t * d, d, h.rms_eps); });
     forward_shared_input({{&lw.ffn_gate, gate.data()}, {&lw.ffn_up, up.data()}}, xn.data(), n, pool_);
-    for (int64_t t = 0; t < n; ++t) {
+    per_token([&](int64_t t) {
       float* g = gate.data() + t * h.n_ff;
       kernels::gated_activation(g, up.data() + t * h.n_ff, h.n_ff, h.ffn_act);
       if (h.traits.sub_norms) kernels::rms_norm(g, lw.ffn_sub_norm.data(), g, h.n_ff, h.rms_eps);
-    }
+    });
     lw.ffn_down.forward(gate.data(), n, o.data(), pool_);
     for (int64_t i = 0; i < n * d; ++i) x[i] += o[i];
   }

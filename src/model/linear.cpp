@@ -93,7 +93,12 @@ void forward_shared_input(const std::vector<std::pair<const Linear*, float*>>& l
   }
   const runtime::IsaLevel isa = runtime::active_isa();
   kernels::Q8Activations& a = t_activations;
-  a.quantize(x, n_tokens, layers[0].first->cols, isa);
+  a.prepare(n_tokens, layers[0].first->cols, isa);
+  if (n_tokens > 1) {
+    pool.parallel_for(n_tokens, [&](int64_t t0, int64_t t1) { a.quantize_tokens(x, t0, t1); });
+  } else {
+    a.quantize_tokens(x, 0, 1);
+  }
   int64_t total_rows = 0;
   for (const auto& [l, y] : layers) total_rows += l->rows;
   pool.parallel_for(
