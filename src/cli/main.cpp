@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "cli/commands.h"
+#include "runtime/cpu_features.h"
 #include "runtime/error.h"
 
 #ifndef TRIT_VERSION
@@ -12,12 +13,14 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"trit: fast inference for BitNet b1.58 ternary LLMs", "trit"};
-  app.set_version_flag("--version", "trit " TRIT_VERSION);
+  app.set_version_flag("--version",
+                       [] { return std::string("trit " TRIT_VERSION ", ") + trit::runtime::describe_cpu(); });
   app.require_subcommand(1);
   trit::cli::register_run(app);
   trit::cli::register_chat(app);
   trit::cli::register_inspect(app);
   trit::cli::register_gen_dummy(app);
+  trit::cli::register_bench(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -111,6 +111,14 @@ class Binder {
 
 }  // namespace
 
+int64_t Weights::bytes_per_token() const {
+  int64_t n = output.weight_bytes();
+  for (const LayerWeights& l : layers)
+    for (const Linear* lin : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down})
+      n += lin->weight_bytes();
+  return n;
+}
+
 Weights Weights::load(const gguf::Reader& r, const HParams& h, bool show_progress) {
   Binder b(r, show_progress);
   Weights w;

@@ -44,6 +44,10 @@ struct Weights {
 
   // Throws trit::Error naming the file and tensor for missing tensors, wrong shapes and types trit
   // cannot decode. show_progress draws a bar on stderr.
+  // Bytes of weights read to produce one token (every linear layer and the output projection): what
+  // decode streams from memory per token.
+  int64_t bytes_per_token() const;
+
   static Weights load(const gguf::Reader& reader, const HParams& hparams, bool show_progress);
 };
 

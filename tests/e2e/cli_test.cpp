@@ -35,14 +35,14 @@ class Cli : public ::testing::Test {
   }
 
   // Runs `trit <args>` through the shell (args are quoted by the caller where needed).
-  static Result run(const std::string& args, const std::string& stdin_text = "") {
+  static Result run(const std::string& args, const std::string& stdin_text = "", const std::string& env = "") {
     const fs::path out = dir_ / "stdout", err = dir_ / "stderr", in = dir_ / "stdin";
     {
       std::ofstream f(in, std::ios::binary);
       f << stdin_text;
     }
-    const std::string cmd =
-        std::string(TRIT_BINARY) + " " + args + " <" + in.string() + " >" + out.string() + " 2>" + err.string();
+    const std::string cmd = (env.empty() ? "" : env + " ") + std::string(TRIT_BINARY) + " " + args + " <" +
+                            in.string() + " >" + out.string() + " 2>" + err.string();
     const int status = std::system(cmd.c_str());
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(out), read_file(err)};
   }
@@ -145,6 +145,34 @@ TEST_F(Cli, PromptLongerThanTheContextIsRefused) {
   const auto r = run("run -m " + model_ + " -c 8 -p 'a b c d e f g h i j k l m n o p' -q");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("context"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, EveryKernelLevelGivesTheSameTokens) {
+  const std::string args = "run -m " + model_ + " -p 'kernel levels' -n 24 --temp 0 --ignore-eos -q --show-ids";
+  const auto best = run(args);
+  ASSERT_EQ(best.exit_code, 0) << best.err;
+  ASSERT_NE(best.err.find("generated tokens:"), std::string::npos);
+  for (const char* level : {"scalar", "avx2", "avx512"}) {
+    const auto r = run(args, "", std::string("TRIT_ISA=") + level);
+    if (r.err.find("cannot run") != std::string::npos) continue;  // the CPU lacks this level
+    ASSERT_EQ(r.exit_code, 0) << level << ": " << r.err;
+    EXPECT_EQ(r.out, best.out) << level;
+    EXPECT_EQ(r.err, best.err) << level;
+  }
+  const auto bad = run(args, "", "TRIT_ISA=sse9");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("sse9"), std::string::npos) << bad.err;
+}
+
+TEST_F(Cli, BenchPrintsJsonWithEveryTest) {
+  const auto r = run("bench -m " + model_ + " -p 8 -n 4 -t 1,2 -r 1 -o json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* s : {"\"test\": \"pp8\"", "\"test\": \"tg4\"", "\"threads\": 2", "tokens_per_s", "kernels"})
+    EXPECT_NE(r.out.find(s), std::string::npos) << s << " in " << r.out;
+  const auto md = run("bench -m " + model_ + " -p 8 -n 4 -t 1 -r 1 --roofline");
+  ASSERT_EQ(md.exit_code, 0) << md.err;
+  EXPECT_NE(md.out.find("| tg4 |"), std::string::npos) << md.out;
+  EXPECT_NE(md.out.find("% of roofline"), std::string::npos) << md.out;
 }
 
 // With a real LLaMA-2 vocabulary the prompt tokenises exactly as bitnet.cpp's llama-cli does it.

@@ -195,7 +195,7 @@ TEST_P(GgufTensorRoundTrip, TensorDataViewsAreExactAndAligned) {
     EXPECT_GT(w.total_data_bytes(), 0u);
     w.finish();
   }
-  const auto r = Reader::open(path);
+  auto r = Reader::open(path);
   EXPECT_EQ(r.alignment(), alignment);
   if (alignment != 32) {
     EXPECT_EQ(r.get_int("general.alignment"), static_cast<int64_t>(alignment));
@@ -234,6 +234,32 @@ TEST_P(GgufTensorRoundTrip, TensorDataViewsAreExactAndAligned) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Alignments, GgufTensorRoundTrip, ::testing::Values(32, 64, 1, 4096));
+
+TEST(GgufReader, DataLoadedIntoMemoryEqualsTheMappedBytes) {
+  TempDir dir;
+  const auto path = dir.file("loaded.gguf");
+  const auto a = pattern(1000, 3), b = pattern(256 * 4 / 4 + 32, 7);
+  {
+    Writer w(path);
+    w.add("general.architecture", Value(std::string("bitnet")));
+    w.add_tensor("a", {250}, static_cast<uint32_t>(GgmlType::F32));
+    w.add_tensor("b", {256, 4}, static_cast<uint32_t>(GgmlType::I2_S));
+    w.write_tensor_data(a);
+    w.write_tensor_data(b);
+    w.finish();
+  }
+  auto r = Reader::open(path);
+  EXPECT_FALSE(r.data_in_memory());
+  const uint8_t* mapped = r.tensor("b").data.data();
+  r.load_data_into_memory(/*show_progress=*/false);
+  EXPECT_TRUE(r.data_in_memory());
+  EXPECT_NE(r.tensor("b").data.data(), mapped);
+  EXPECT_TRUE(std::equal(r.tensor("a").data.begin(), r.tensor("a").data.end(), a.begin(), a.end()));
+  EXPECT_TRUE(std::equal(r.tensor("b").data.begin(), r.tensor("b").data.end(), b.begin(), b.end()));
+  // Moving the reader keeps the views valid.
+  Reader moved = std::move(r);
+  EXPECT_TRUE(std::equal(moved.tensor("b").data.begin(), moved.tensor("b").data.end(), b.begin(), b.end()));
+}
 
 TEST(GgufWriter, TooManyBytesForATensorFails) {
   TempDir dir;

@@ -1,0 +1,163 @@
+// `trit bench`: llama-bench-style speed figures. pp<N>: one batch of N prompt tokens into an empty
+// context; tg<N>: N tokens decoded one at a time. Mean +- standard deviation over repetitions, as a
+// markdown table or JSON; --roofline adds the machine's read bandwidth and decode as a % of its limit.
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "model/context.h"
+#include "model/model.h"
+#include "runtime/bandwidth.h"
+#include "runtime/cpu_features.h"
+#include "runtime/error.h"
+
+namespace trit::cli {
+namespace {
+
+struct BenchFlags {
+  std::string model;
+  std::vector<int64_t> prompt_sizes = {128};
+  std::vector<int64_t> gen_sizes = {128};
+  std::vector<int> threads;
+  int repetitions = 5;
+  std::string output = "md";
+  bool roofline = false;
+  bool mmap = false;
+};
+
+struct Result {
+  std::string test;  // "pp128", "tg128"
+  int threads;
+  double mean_tps, sd_tps;
+  double roofline_pct = -1;  // tg only, with --roofline
+};
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::vector<int32_t> random_tokens(int64_t n, int64_t n_vocab, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int32_t> d(0, static_cast<int32_t>(n_vocab - 1));
+  std::vector<int32_t> out(static_cast<size_t>(n));
+  for (auto& t : out) t = d(rng);
+  return out;
+}
+
+// Tokens per second of each repetition (after one warm-up run).
+std::vector<double> run_test(const model::Model& m, int threads, int64_t n_prompt, int64_t n_gen, int reps) {
+  const int64_t n_ctx = std::max<int64_t>(n_prompt + n_gen, 16);
+  model::Context ctx(m, {.n_ctx = n_ctx, .n_threads = threads});
+  const auto tokens = random_tokens(std::max(n_prompt, n_gen), m.hparams().n_vocab, 1);
+  std::vector<double> tps;
+  for (int r = -1; r < reps; ++r) {
+    ctx.reset();
+    const auto t0 = std::chrono::steady_clock::now();
+    if (n_prompt > 0) {
+      ctx.eval(std::span<const int32_t>(tokens.data(), static_cast<size_t>(n_prompt)));
+    } else {
+      for (int64_t i = 0; i < n_gen; ++i) ctx.eval(std::span<const int32_t>(&tokens[i], 1));
+    }
+    const double s = seconds_since(t0);
+    if (r >= 0) tps.push_back(static_cast<double>(n_prompt > 0 ? n_prompt : n_gen) / s);
+  }
+  return tps;
+}
+
+void bench(const BenchFlags& f) {
+  if (f.repetitions < 1) trit::fail("-r must be at least 1");
+  if (f.output != "md" && f.output != "json") trit::fail("-o must be md or json, got '{}'", f.output);
+  auto m = model::Model::load(f.model, {.show_progress = false, .load_into_memory = !f.mmap});
+  const auto& hp = m->hparams();
+  std::vector<int> threads = f.threads;
+  if (threads.empty()) threads.push_back(runtime::cpu_features().n_physical_cores);
+  const double size_gib = static_cast<double>(m->file().file_size()) / (1 << 30);
+  const int64_t bytes_per_token = m->weights().bytes_per_token();
+  std::fprintf(stderr, "trit bench: %s, %s\n", f.model.c_str(), runtime::describe_cpu().c_str());
+
+  std::vector<Result> results;
+  for (int t : threads) {
+    if (t < 1) trit::fail("-t values must be at least 1, got {}", t);
+    double limit_tps = -1;
+    if (f.roofline) {
+      const double gbps = runtime::measure_read_bandwidth(t);
+      limit_tps = gbps * 1e9 / static_cast<double>(bytes_per_token);
+      std::fprintf(stderr,
+                   "read bandwidth with %d thread(s): %.1f GB/s -> decode limit %.1f tok/s (%.0f MB per token)\n", t,
+                   gbps, limit_tps, static_cast<double>(bytes_per_token) / 1e6);
+    }
+    for (int64_t p : f.prompt_sizes) {
+      if (p <= 0) continue;
+      const auto tps = run_test(*m, t, p, 0, f.repetitions);
+      double mean = 0, sd = 0;
+      for (double v : tps) mean += v / static_cast<double>(tps.size());
+      for (double v : tps) sd += (v - mean) * (v - mean) / static_cast<double>(std::max<size_t>(1, tps.size() - 1));
+      results.push_back({fmt::format("pp{}", p), t, mean, std::sqrt(sd)});
+    }
+    for (int64_t n : f.gen_sizes) {
+      if (n <= 0) continue;
+      const auto tps = run_test(*m, t, 0, n, f.repetitions);
+      double mean = 0, sd = 0;
+      for (double v : tps) mean += v / static_cast<double>(tps.size());
+      for (double v : tps) sd += (v - mean) * (v - mean) / static_cast<double>(std::max<size_t>(1, tps.size() - 1));
+      results.push_back(
+          {fmt::format("tg{}", n), t, mean, std::sqrt(sd), limit_tps > 0 ? 100.0 * mean / limit_tps : -1});
+    }
+  }
+
+  const std::string kernels = runtime::isa_name(runtime::active_isa());
+  if (f.output == "json") {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : results) {
+      nlohmann::json j = {{"model", f.model},           {"arch", hp.arch},      {"size_bytes", m->file().file_size()},
+                          {"kernels", kernels},         {"threads", r.threads}, {"test", r.test},
+                          {"tokens_per_s", r.mean_tps}, {"stddev", r.sd_tps},   {"bytes_per_token", bytes_per_token}};
+      if (r.roofline_pct >= 0) j["roofline_pct"] = r.roofline_pct;
+      out.push_back(j);
+    }
+    std::printf("%s\n", out.dump(2).c_str());
+    return;
+  }
+  std::printf("| model | size | kernels | threads | test | t/s |%s\n", f.roofline ? " % of roofline |" : "");
+  std::printf("| --- | ---: | --- | ---: | ---: | ---: |%s\n", f.roofline ? " ---: |" : "");
+  for (const auto& r : results) {
+    std::string roof;
+    if (f.roofline) roof = r.roofline_pct >= 0 ? fmt::format(" {:.0f}% |", r.roofline_pct) : " |";
+    std::printf("| %s %s | %.2f GiB | %s | %d | %s | %.2f ± %.2f |%s\n", hp.arch.c_str(),
+                gguf::type_name(m->file().tensor("blk.0.attn_q.weight").type_id).c_str(), size_gib, kernels.c_str(),
+                r.threads, r.test.c_str(), r.mean_tps, r.sd_tps, roof.c_str());
+  }
+}
+
+}  // namespace
+
+void register_bench(CLI::App& app) {
+  auto flags = std::make_shared<BenchFlags>();
+  auto* cmd = app.add_subcommand("bench", "Measure prompt and generation speed (llama-bench style)");
+  cmd->add_option("-m,--model", flags->model, "Model file (GGUF)")->required()->check(CLI::ExistingFile);
+  cmd->add_option("-p,--n-prompt", flags->prompt_sizes, "Prompt sizes to test (pp), comma separated")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("-n,--n-gen", flags->gen_sizes, "Generation lengths to test (tg), comma separated")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("-t,--threads", flags->threads, "Thread counts to test, comma separated (default: physical cores)")
+      ->delimiter(',');
+  cmd->add_option("-r,--repetitions", flags->repetitions, "Repetitions of each test")->capture_default_str();
+  cmd->add_option("-o,--output", flags->output, "Output format: md or json")->capture_default_str();
+  cmd->add_flag("--roofline", flags->roofline,
+                "Measure the read bandwidth and show decode speed as a % of the limit it sets");
+  cmd->add_flag("--mmap", flags->mmap, "Use the weights in place from the mapped file");
+  cmd->callback([flags] { bench(*flags); });
+}
+
+}  // namespace trit::cli
