@@ -51,7 +51,9 @@ bool has_single_scale(const tensor::TernaryMatrix& m, float* scale) {
   return true;
 }
 
-I2Matrix i2_pack(const tensor::TernaryMatrix& m) {
+int64_t i2_packed_bytes(int64_t rows, int64_t cols) { return rows * ((cols + 127) / 128 * 128) / 4; }
+
+I2Matrix i2_pack_into(const tensor::TernaryMatrix& m, uint8_t* dst) {
   float scale = 0.0f;
   TRIT_ASSERT_MSG(has_single_scale(m, &scale), "i2_pack needs one scale for the whole matrix");
   I2Matrix out;
@@ -59,15 +61,23 @@ I2Matrix i2_pack(const tensor::TernaryMatrix& m) {
   out.cols = m.cols;
   out.padded_cols = (m.cols + 127) / 128 * 128;
   out.scale = scale;
-  out.owned.assign(static_cast<size_t>(m.rows * out.row_bytes()), 0);
+  std::memset(dst, 0, static_cast<size_t>(i2_packed_bytes(m.rows, m.cols)));
   for (int64_t r = 0; r < m.rows; ++r) {
-    uint8_t* row = out.owned.data() + r * out.row_bytes();
+    uint8_t* row = dst + r * out.row_bytes();
     for (int64_t c = 0; c < out.padded_cols; ++c) {
       const int code = c < m.cols ? m.values[r * m.cols + c] + 1 : 1;
       const int64_t j = c % 128;
       row[(c / 128) * 32 + j % 32] |= static_cast<uint8_t>(code << (6 - 2 * (j / 32)));
     }
   }
+  out.data = dst;
+  return out;
+}
+
+I2Matrix i2_pack(const tensor::TernaryMatrix& m) {
+  std::vector<uint8_t> bytes(static_cast<size_t>(i2_packed_bytes(m.rows, m.cols)));
+  I2Matrix out = i2_pack_into(m, bytes.data());
+  out.owned = std::move(bytes);
   out.data = out.owned.data();
   return out;
 }

@@ -8,6 +8,7 @@
 
 #include "gguf/reader.h"
 #include "kernels/i2_matrix.h"
+#include "runtime/assert.h"
 #include "runtime/error.h"
 #include "runtime/progress.h"
 #include "tensor/codec.h"
@@ -26,8 +27,26 @@ namespace {
 
 class Binder {
  public:
-  Binder(const gguf::Reader& reader, bool show_progress)
-      : r_(reader), progress_("loading", reader.tensors().size(), runtime::ProgressBar::Unit::kCount, !show_progress) {}
+  Binder(const gguf::Reader& reader, bool show_progress, runtime::HugeBuffer& arena)
+      : r_(reader),
+        progress_("loading", reader.tensors().size(), runtime::ProgressBar::Unit::kCount, !show_progress),
+        arena_(arena) {}
+
+  // Bytes of huge-page memory the repacked ternary tensors need (each slice 64-byte aligned).
+  static uint64_t repacked_bytes(const gguf::Reader& r) {
+    uint64_t n = 0;
+    for (const auto& t : r.tensors())
+      if (tensor::is_ternary(t.type_id) && t.shape.size() == 2 && !in_place(t))
+        n += (static_cast<uint64_t>(
+                  kernels::i2_packed_bytes(static_cast<int64_t>(t.shape[1]), static_cast<int64_t>(t.shape[0]))) +
+              63) /
+             64 * 64;
+    return n;
+  }
+  static bool in_place(const gguf::TensorInfo& t) {
+    return t.type() == gguf::GgmlType::I2_S && t.shape.size() == 2 &&
+           kernels::i2s_usable_in_place(static_cast<int64_t>(t.shape[1]), static_cast<int64_t>(t.shape[0]));
+  }
 
   const gguf::TensorInfo& expect(const std::string& name, std::vector<uint64_t> shape) {
     const gguf::TensorInfo& t = r_.tensor(name);
@@ -61,17 +80,20 @@ class Binder {
   }
 
   // The weight form for the tensor's type (linear.h).
-  static void bind(Linear& l, const gguf::TensorInfo& t) {
+  void bind(Linear& l, const gguf::TensorInfo& t) {
     using gguf::GgmlType;
-    if (t.type() == GgmlType::I2_S && kernels::i2s_usable_in_place(l.rows, l.cols)) {
+    if (in_place(t)) {
       l.kind = Linear::Kind::kI2;
       l.i2 = kernels::i2_view_i2s(t.data, l.rows, l.cols);
     } else if (tensor::is_ternary(t.type_id)) {
       tensor::TernaryMatrix m = tensor::unpack_ternary(t);
       float scale = 0.0f;
       if (kernels::has_single_scale(m, &scale)) {
+        const uint64_t n = (static_cast<uint64_t>(kernels::i2_packed_bytes(l.rows, l.cols)) + 63) / 64 * 64;
+        TRIT_ASSERT(arena_used_ + n <= arena_.size());
         l.kind = Linear::Kind::kI2;
-        l.i2 = kernels::i2_pack(m);
+        l.i2 = kernels::i2_pack_into(m, arena_.data() + arena_used_);
+        arena_used_ += n;
       } else {
         l.kind = Linear::Kind::kTernaryRef;
         l.ternary = std::move(m);
@@ -107,6 +129,8 @@ class Binder {
  private:
   const gguf::Reader& r_;
   runtime::ProgressBar progress_;
+  runtime::HugeBuffer& arena_;
+  uint64_t arena_used_ = 0;
 };
 
 }  // namespace
@@ -120,8 +144,9 @@ int64_t Weights::bytes_per_token() const {
 }
 
 Weights Weights::load(const gguf::Reader& r, const HParams& h, bool show_progress) {
-  Binder b(r, show_progress);
   Weights w;
+  w.repacked = runtime::HugeBuffer(Binder::repacked_bytes(r));
+  Binder b(r, show_progress, w.repacked);
   w.token_embd = b.embedding("token_embd.weight", h.n_vocab, h.n_embd);
   w.output_norm = b.vector("output_norm.weight", h.n_embd);
   if (r.find_tensor("output.weight")) {
@@ -132,7 +157,7 @@ Weights Weights::load(const gguf::Reader& r, const HParams& h, bool show_progres
     w.output.rows = h.n_vocab;
     w.output.cols = h.n_embd;
     if (w.token_embd.decoded.empty()) {
-      Binder::bind(w.output, *w.token_embd.tensor);
+      b.bind(w.output, *w.token_embd.tensor);
     } else {
       w.output.kind = Linear::Kind::kF32;
       w.output.f32 = w.token_embd.decoded.data();

@@ -8,6 +8,7 @@
 
 #include "model/hparams.h"
 #include "model/linear.h"
+#include "runtime/huge_buffer.h"
 
 namespace trit::gguf {
 class Reader;
@@ -41,6 +42,7 @@ struct Weights {
   Linear output;                   // [n_vocab][n_embd]; token_embd's weights when the file has no output.weight
   std::vector<float> rope_freqs;   // optional per-pair angle divisors
   std::vector<LayerWeights> layers;
+  runtime::HugeBuffer repacked;  // ternary weights repacked at load (every type but in-place I2_S)
 
   // Throws trit::Error naming the file and tensor for missing tensors, wrong shapes and types trit
   // cannot decode. show_progress draws a bar on stderr.
