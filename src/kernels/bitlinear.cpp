@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "runtime/assert.h"
 
@@ -14,8 +15,15 @@ float quantize_activations(const float* x, int64_t n, int8_t* q) {
   // The division in double, then rounded to float: bitnet.cpp's quantize_row_i8_s does exactly this.
   const float scale = static_cast<float>(127.0 / std::max(static_cast<double>(max_abs), 1e-5));
   for (int64_t i = 0; i < n; ++i) {
-    const float v = std::nearbyint(x[i] * scale);  // default rounding mode: half to even
-    q[i] = static_cast<int8_t>(std::clamp(v, -128.0f, 127.0f));
+    // Round half to even by adding 1.5 * 2^23: the sum's low mantissa bits then hold the rounded value
+    // (exact for |v| < 2^22; here |v| <= 127). ggml's nearest_int does the same; unlike a float-to-int
+    // cast it has no undefined cases and vectorises.
+    const float v = x[i] * scale;
+    const float shifted = v + 12582912.0f;
+    int32_t bits;
+    std::memcpy(&bits, &shifted, sizeof bits);
+    const int32_t r = (bits & 0x007fffff) - 0x00400000;
+    q[i] = static_cast<int8_t>(std::clamp(r, -128, 127));
   }
   return scale;
 }

@@ -49,6 +49,44 @@ void f16_gemv_scalar(const F16GemvArgs& a) {
   }
 }
 
+float finish_f32_dot(float (&acc)[4][16], const float* row, const float* x, int64_t np, int64_t cols) {
+  for (int l = 0; l < 16; ++l) {
+    acc[0][l] += acc[2][l];
+    acc[1][l] += acc[3][l];
+  }
+  for (int l = 0; l < 16; ++l) acc[0][l] += acc[1][l];
+  for (int s = 8; s >= 1; s /= 2)
+    for (int l = 0; l < s; ++l) acc[0][l] += acc[0][l + s];
+  double sum = acc[0][0];
+  for (int64_t c = np; c < cols; ++c) sum += static_cast<double>(row[c] * x[c]);
+  return static_cast<float>(sum);
+}
+
+void f32_gemv_scalar(const F32GemvArgs& a) {
+  for (int64_t r = a.row_begin; r < a.row_end; ++r) {
+    const float* row = a.w + r * (a.ld ? a.ld : a.cols);
+    const int64_t np = a.cols / 64 * 64;
+    float acc[4][16] = {};
+    for (int64_t c = 0; c < np; c += 64)
+      for (int j = 0; j < 4; ++j)
+        for (int l = 0; l < 16; ++l) acc[j][l] = std::fma(row[c + 16 * j + l], a.x[c + 16 * j + l], acc[j][l]);
+    a.y[r] = finish_f32_dot(acc, row, a.x, np, a.cols);
+  }
+}
+
+void f32_gemv(const F32GemvArgs& args, runtime::IsaLevel isa) {
+  switch (isa) {
+#if defined(__x86_64__)
+    case runtime::IsaLevel::kAvx512:
+      return f32_gemv_avx512(args);
+    case runtime::IsaLevel::kAvx2:
+      return f32_gemv_avx2(args);
+#endif
+    default:
+      return f32_gemv_scalar(args);
+  }
+}
+
 void f16_axpy(float w, const uint16_t* v, float* out, int64_t n, runtime::IsaLevel isa) {
   switch (isa) {
 #if defined(__x86_64__)

@@ -23,6 +23,21 @@ void f16_gemv_avx2(const F16GemvArgs& a) {
   }
 }
 
+void f32_gemv_avx2(const F32GemvArgs& a) {
+  const int64_t np = a.cols / 64 * 64;
+  for (int64_t r = a.row_begin; r < a.row_end; ++r) {
+    const float* row = a.w + r * (a.ld ? a.ld : a.cols);
+    __m256 acc[8];
+    for (auto& v : acc) v = _mm256_setzero_ps();
+    for (int64_t c = 0; c < np; c += 64)
+      for (int j = 0; j < 8; ++j)
+        acc[j] = _mm256_fmadd_ps(_mm256_loadu_ps(row + c + 8 * j), _mm256_loadu_ps(a.x + c + 8 * j), acc[j]);
+    alignas(32) float lanes[4][16];
+    for (int j = 0; j < 8; ++j) _mm256_store_ps(&lanes[j / 2][(j % 2) * 8], acc[j]);
+    a.y[r] = finish_f32_dot(lanes, row, a.x, np, a.cols);
+  }
+}
+
 void f16_axpy_avx2(float w, const uint16_t* v, float* out, int64_t n) {
   const __m256 wv = _mm256_set1_ps(w);
   int64_t i = 0;

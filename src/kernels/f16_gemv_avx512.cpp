@@ -21,6 +21,20 @@ void f16_gemv_avx512(const F16GemvArgs& a) {
   }
 }
 
+void f32_gemv_avx512(const F32GemvArgs& a) {
+  const int64_t np = a.cols / 64 * 64;
+  for (int64_t r = a.row_begin; r < a.row_end; ++r) {
+    const float* row = a.w + r * (a.ld ? a.ld : a.cols);
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (int64_t c = 0; c < np; c += 64)
+      for (int j = 0; j < 4; ++j)
+        acc[j] = _mm512_fmadd_ps(_mm512_loadu_ps(row + c + 16 * j), _mm512_loadu_ps(a.x + c + 16 * j), acc[j]);
+    alignas(64) float lanes[4][16];
+    for (int j = 0; j < 4; ++j) _mm512_store_ps(lanes[j], acc[j]);
+    a.y[r] = finish_f32_dot(lanes, row, a.x, np, a.cols);
+  }
+}
+
 void f16_axpy_avx512(float w, const uint16_t* v, float* out, int64_t n) {
   const __m512 wv = _mm512_set1_ps(w);
   int64_t i = 0;

@@ -87,17 +87,19 @@ void Context::attention(int64_t layer, int64_t n_tokens, const float* q, float* 
     std::vector<float> scores(static_cast<size_t>(n_all));
     std::vector<float> qh(hd);
     std::vector<uint16_t> q16(hd);
-    std::vector<float> keys, values_t;  // a batch's f32 copies of this head's cache
+    std::vector<float> keys, values, row;  // a batch's f32 copies of this head's cache, [position][dim]
     for (int64_t head = h0; head < h1; ++head) {
       const int64_t kv_off = (head / group) * hd;
       if (f16 && n_tokens > 1) {
         keys.resize(static_cast<size_t>(n_all * hd));
-        values_t.resize(static_cast<size_t>(hd * n_all));
+        values.resize(static_cast<size_t>(n_all * hd));
         for (int64_t p = 0; p < n_all; ++p)
           kernels::f16_to_f32_row(k_cache_f16_[layer].get() + p * ld + kv_off, keys.data() + p * hd, hd, isa);
-        for (int64_t d = 0; d < hd; ++d)
-          kernels::f16_to_f32_row(v_cache_f16_[layer].get() + (kv_off + d) * n_ctx_, values_t.data() + d * n_all, n_all,
-                                  isa);
+        row.resize(static_cast<size_t>(n_all));
+        for (int64_t d = 0; d < hd; ++d) {  // the cache holds values transposed
+          kernels::f16_to_f32_row(v_cache_f16_[layer].get() + (kv_off + d) * n_ctx_, row.data(), n_all, isa);
+          for (int64_t p = 0; p < n_all; ++p) values[p * hd + d] = row[p];
+        }
       }
       for (int64_t t = 0; t < n_tokens; ++t) {
         const float* qsrc = q + t * h.n_embd_q() + head * hd;
@@ -119,9 +121,16 @@ void Context::attention(int64_t layer, int64_t n_tokens, const float* q, float* 
             kernels::f16_gemv({v_cache_f16_[layer].get() + kv_off * n_ctx_, n_keys, scores.data(), oh, 0, hd, n_ctx_},
                               isa);
           } else {
-            for (int64_t p = 0; p < n_keys; ++p) scores[p] = dot(qh.data(), keys.data() + p * hd, hd) * scale;
+            kernels::f32_gemv({keys.data(), hd, qh.data(), scores.data(), 0, n_keys}, isa);
+            for (int64_t p = 0; p < n_keys; ++p) scores[p] *= scale;
             kernels::softmax(scores.data(), n_keys);
-            for (int64_t d = 0; d < hd; ++d) oh[d] = dot(values_t.data() + d * n_all, scores.data(), n_keys);
+            // P·V as a sum of value rows (every lane independent: vectorises, same result at every level).
+            std::fill(oh, oh + hd, 0.0f);
+            for (int64_t p = 0; p < n_keys; ++p) {
+              const float w = scores[p];
+              const float* vp = values.data() + p * hd;
+              for (int64_t d = 0; d < hd; ++d) oh[d] += w * vp[d];
+            }
           }
         } else {
           std::fill(oh, oh + hd, 0.0f);
