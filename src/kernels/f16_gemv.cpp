@@ -87,19 +87,6 @@ void f32_gemv(const F32GemvArgs& args, runtime::IsaLevel isa) {
   }
 }
 
-void f16_axpy(float w, const uint16_t* v, float* out, int64_t n, runtime::IsaLevel isa) {
-  switch (isa) {
-#if defined(__x86_64__)
-    case runtime::IsaLevel::kAvx512:
-      return f16_axpy_avx512(w, v, out, n);
-    case runtime::IsaLevel::kAvx2:
-      return f16_axpy_avx2(w, v, out, n);
-#endif
-    default:
-      for (int64_t i = 0; i < n; ++i) out[i] = std::fma(w, tensor::f16_to_f32(v[i]), out[i]);
-  }
-}
-
 void f16_gemv(const F16GemvArgs& args, runtime::IsaLevel isa) {
   switch (isa) {
 #if defined(__x86_64__)

@@ -25,10 +25,6 @@ void f16_gemv(const F16GemvArgs& args, runtime::IsaLevel isa);
 float finish_f16_dot(float (&acc)[4][16], const uint16_t* row, const float* x, int64_t np, int64_t cols);
 void f16_gemv_scalar(const F16GemvArgs& args);
 
-// out[i] = fma(w, v[i], out[i]) for n half-precision v: attention's weighted sum of cached values.
-void f16_axpy(float w, const uint16_t* v, float* out, int64_t n, runtime::IsaLevel isa);
-void f16_axpy_avx2(float w, const uint16_t* v, float* out, int64_t n);
-void f16_axpy_avx512(float w, const uint16_t* v, float* out, int64_t n);
 void f16_gemv_avx2(const F16GemvArgs& args);
 void f16_gemv_avx512(const F16GemvArgs& args);
 

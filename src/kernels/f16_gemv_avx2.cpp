@@ -38,17 +38,4 @@ void f32_gemv_avx2(const F32GemvArgs& a) {
   }
 }
 
-void f16_axpy_avx2(float w, const uint16_t* v, float* out, int64_t n) {
-  const __m256 wv = _mm256_set1_ps(w);
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 x = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(v + i)));
-    _mm256_storeu_ps(out + i, _mm256_fmadd_ps(wv, x, _mm256_loadu_ps(out + i)));
-  }
-  for (; i < n; ++i) {
-    const __m128 x = _mm_cvtph_ps(_mm_cvtsi32_si128(v[i]));
-    out[i] = _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(w), x, _mm_set_ss(out[i])));
-  }
-}
-
 }  // namespace trit::kernels

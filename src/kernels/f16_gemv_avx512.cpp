@@ -35,17 +35,4 @@ void f32_gemv_avx512(const F32GemvArgs& a) {
   }
 }
 
-void f16_axpy_avx512(float w, const uint16_t* v, float* out, int64_t n) {
-  const __m512 wv = _mm512_set1_ps(w);
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const __m512 x = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v + i)));
-    _mm512_storeu_ps(out + i, _mm512_fmadd_ps(wv, x, _mm512_loadu_ps(out + i)));
-  }
-  for (; i < n; ++i) {
-    const __m128 x = _mm_cvtph_ps(_mm_cvtsi32_si128(v[i]));
-    out[i] = _mm_cvtss_f32(_mm_fmadd_ss(_mm_set_ss(w), x, _mm_set_ss(out[i])));
-  }
-}
-
 }  // namespace trit::kernels

@@ -41,5 +41,30 @@ TEST(F16Gemv, EveryLevelIsBitIdenticalAndAccurate) {
     }
 }
 
+TEST(F32Gemv, EveryLevelIsBitIdenticalWithStridedRows) {
+  std::mt19937 rng(4);
+  std::normal_distribution<float> normal;
+  for (int64_t cols : {1, 63, 64, 65, 128, 300})
+    for (int64_t ld : {int64_t{0}, cols + 7}) {
+      const int64_t rows = 5, stride = ld ? ld : cols;
+      std::vector<float> w(rows * stride), x(cols);
+      for (auto& v : w) v = normal(rng);
+      for (auto& v : x) v = normal(rng);
+      std::vector<float> want(rows);
+      f32_gemv_scalar({w.data(), cols, x.data(), want.data(), 0, rows, ld});
+      for (int64_t r = 0; r < rows; ++r) {
+        double ref = 0;
+        for (int64_t c = 0; c < cols; ++c) ref += double(w[r * stride + c]) * x[c];
+        EXPECT_NEAR(want[r], ref, 1e-4 * (1 + std::fabs(ref)));
+      }
+      for (IsaLevel level : {IsaLevel::kAvx2, IsaLevel::kAvx512}) {
+        if (static_cast<int>(level) > static_cast<int>(runtime::best_isa())) continue;
+        std::vector<float> got(rows, -1.0f);
+        f32_gemv({w.data(), cols, x.data(), got.data(), 0, rows, ld}, level);
+        for (int64_t r = 0; r < rows; ++r) ASSERT_EQ(got[r], want[r]) << runtime::isa_name(level) << " cols " << cols;
+      }
+    }
+}
+
 }  // namespace
 }  // namespace trit::kernels
