@@ -11,6 +11,7 @@
 #include "kernels/bitlinear.h"
 #include "kernels/i2_gemm.h"
 #include "runtime/cpu_features.h"
+#include "runtime/huge_buffer.h"
 
 namespace {
 
@@ -61,14 +62,9 @@ void BM_I2Gemm(benchmark::State& state) {
     return;
   }
   const int64_t rows = state.range(1), cols = state.range(2), n_tokens = state.range(3);
-  auto w = trit::kernels::i2_pack(random_matrix(rows, cols));
-  if (getenv("HUGE")) {
-    const size_t n = w.owned.size(), al = 2u << 20;
-    void* p = aligned_alloc(al, (n + al - 1) / al * al);
-    madvise(p, (n + al - 1) / al * al, MADV_HUGEPAGE);
-    memcpy(p, w.owned.data(), n);
-    w.data = static_cast<uint8_t*>(p);
-  }
+  // Weights in huge pages, as the engine holds them (runtime/huge_buffer.h).
+  trit::runtime::HugeBuffer buffer(static_cast<size_t>(trit::kernels::i2_packed_bytes(rows, cols)));
+  const auto w = trit::kernels::i2_pack_into(random_matrix(rows, cols), buffer.data());
   std::vector<float> x(n_tokens * cols, 0.5f), y(n_tokens * rows);
   for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 17) - 8.0f;
   trit::kernels::Q8Activations a;
