@@ -10,6 +10,10 @@
 namespace trit::kernels {
 namespace {
 
+// How far ahead (in row tiles) the decode kernel prefetches weights: 2 measured best on the 2-core EPYC
+// of bench/README.md (1: 34-36 tok/s single-thread decode of the 2B shape, 2: 38, 4: 37-39).
+constexpr int64_t kPrefetchTiles = 2;
+
 inline int32_t hsum256(__m256i s) {
   __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
   h = _mm_add_epi32(h, _mm_unpackhi_epi64(h, h));
@@ -42,7 +46,7 @@ void tile(const I2GemmArgs& A, int64_t r0, int64_t t0) {
     for (int i = 0; i < NR; ++i) {
       const uint8_t* src = A.w + (r0 + i) * (A.padded_cols / 4) + p * 64;
       // The same spot of the next tile's rows: enough loads in flight to stream from DRAM at full rate.
-      _mm_prefetch(reinterpret_cast<const char*>(src + NR * (A.padded_cols / 4)), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(src + kPrefetchTiles * NR * (A.padded_cols / 4)), _MM_HINT_T0);
       const __m512i packed = _mm512_loadu_si512(src);
       // Bit-plane g masked in place (no shift): codes scaled by 4^(3-g), undone once at the end.
       const __m512i c[4] = {_mm512_and_si512(packed, plane[0]), _mm512_and_si512(packed, plane[1]),
