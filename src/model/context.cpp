@@ -49,7 +49,7 @@ Context::Context(const Model& model, const ContextOptions& options)
       v_cache_.emplace_back(new float[n]);
     } else {
       k_cache_f16_.emplace_back(new uint16_t[n]);
-      v_cache_f16_.emplace_back(new uint16_t[n]);
+      v_cache_f16_.emplace_back();  // grown on demand (reserve_values)
     }
   }
 }
@@ -63,8 +63,25 @@ void Context::store_kv(int64_t layer, int64_t pos, const float* k, const float* 
     const runtime::IsaLevel isa = runtime::active_isa();
     kernels::f32_to_f16_row(k, k_cache_f16_[layer].get() + pos * n, n, isa);
     uint16_t* vt = v_cache_f16_[layer].get();
-    for (int64_t i = 0; i < n; ++i) vt[i * n_ctx_ + pos] = tensor::f32_to_f16(v[i]);
+    for (int64_t i = 0; i < n; ++i) vt[i * v_stride_ + pos] = tensor::f32_to_f16(v[i]);
   }
+}
+
+// The transposed f16 values ([dim][position]) would touch every page of a full-context cache with the
+// first token, so their rows grow with use: capacity doubles (up to n_ctx) and the rows are copied.
+void Context::reserve_values(int64_t n_positions) {
+  if (kv_type_ != KvType::kF16 || n_positions <= v_stride_) return;
+  int64_t cap = std::max<int64_t>(v_stride_, 256);
+  while (cap < n_positions) cap *= 2;
+  cap = std::min(cap, n_ctx_);
+  const int64_t n_dims = model_.hparams().n_embd_kv();
+  for (auto& layer : v_cache_f16_) {
+    std::unique_ptr<uint16_t[]> grown(new uint16_t[static_cast<size_t>(n_dims * cap)]);
+    if (layer)
+      for (int64_t d = 0; d < n_dims; ++d) std::copy_n(layer.get() + d * v_stride_, n_past_, grown.get() + d * cap);
+    layer = std::move(grown);
+  }
+  v_stride_ = cap;
 }
 
 void Context::truncate(int64_t n) {
@@ -97,7 +114,7 @@ void Context::attention(int64_t layer, int64_t n_tokens, const float* q, float* 
           kernels::f16_to_f32_row(k_cache_f16_[layer].get() + p * ld + kv_off, keys.data() + p * hd, hd, isa);
         row.resize(static_cast<size_t>(n_all));
         for (int64_t d = 0; d < hd; ++d) {  // the cache holds values transposed
-          kernels::f16_to_f32_row(v_cache_f16_[layer].get() + (kv_off + d) * n_ctx_, row.data(), n_all, isa);
+          kernels::f16_to_f32_row(v_cache_f16_[layer].get() + (kv_off + d) * v_stride_, row.data(), n_all, isa);
           for (int64_t p = 0; p < n_all; ++p) values[p * hd + d] = row[p];
         }
       }
@@ -118,8 +135,8 @@ void Context::attention(int64_t layer, int64_t n_tokens, const float* q, float* 
             for (int64_t p = 0; p < n_keys; ++p) scores[p] = round_f16(scores[p]);
             // Values are cached transposed ([dim][position], as llama.cpp caches them without flash
             // attention), so each output is one f16 dot product over the positions.
-            kernels::f16_gemv({v_cache_f16_[layer].get() + kv_off * n_ctx_, n_keys, scores.data(), oh, 0, hd, n_ctx_},
-                              isa);
+            kernels::f16_gemv(
+                {v_cache_f16_[layer].get() + kv_off * v_stride_, n_keys, scores.data(), oh, 0, hd, v_stride_}, isa);
           } else {
             kernels::f32_gemv({keys.data(), hd, qh.data(), scores.data(), 0, n_keys}, isa);
             for (int64_t p = 0; p < n_keys; ++p) scores[p] *= scale;
@@ -156,6 +173,7 @@ std::span<const float> Context::eval(std::span<const int32_t> tokens, bool all_l
                n_ctx_);
   for (int32_t id : tokens)
     if (id < 0 || id >= h.n_vocab) trit::fail("token id {} is out of range (vocabulary of {})", id, h.n_vocab);
+  reserve_values(n_past_ + n);
 
   const int64_t d = h.n_embd;
   std::vector<float> x(n * d), xn(n * d), q(n * h.n_embd_q()), k(n * h.n_embd_kv()), v(n * h.n_embd_kv()),

@@ -41,6 +41,7 @@ class Context {
  private:
   void attention(int64_t layer, int64_t n_tokens, const float* q, float* out);
   void store_kv(int64_t layer, int64_t pos, const float* k, const float* v);
+  void reserve_values(int64_t n_positions);
 
   const Model& model_;
   int64_t n_ctx_;
@@ -52,6 +53,7 @@ class Context {
   // Allocated without being written, so only the pages of positions in use become resident.
   std::vector<std::unique_ptr<float[]>> k_cache_, v_cache_;
   std::vector<std::unique_ptr<uint16_t[]>> k_cache_f16_, v_cache_f16_;
+  int64_t v_stride_ = 0;  // positions per row of the transposed f16 values (their capacity)
   std::vector<float> logits_;
 };
 

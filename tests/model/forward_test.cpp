@@ -254,6 +254,32 @@ TEST(Forward, F16CacheStaysCloseToF32Cache) {
   EXPECT_LE(max_diff, 0.02 * max_abs);
 }
 
+TEST(Forward, F16CacheKeepsItsValuesWhenItGrows) {
+  // The transposed f16 values start with room for 256 positions and grow; what was cached must survive.
+  const auto path = write_model("grow", small_shape("bitnet-b1.58", 2), 36);
+  auto m = Model::load(path, {.show_progress = false});
+  std::vector<int32_t> tokens(250);
+  for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = static_cast<int32_t>((i * 37 + 11) % 300);
+  Context f16(*m, {.n_ctx = 600, .n_threads = 2, .kv_type = KvType::kF16});
+  Context f32(*m, {.n_ctx = 600, .n_threads = 2, .kv_type = KvType::kF32});
+  f16.eval(tokens);
+  f32.eval(tokens);
+  std::vector<float> a, b;
+  for (int32_t i = 0; i < 60; ++i) {  // crosses 256, then 512 is not needed: capacity 512 holds 310
+    const int32_t id = (i * 13 + 5) % 300;
+    auto la = f16.eval(std::vector<int32_t>{id});
+    a.assign(la.begin(), la.end());
+    auto lb = f32.eval(std::vector<int32_t>{id});
+    b.assign(lb.begin(), lb.end());
+  }
+  double max_abs = 0, max_diff = 0;
+  for (size_t r = 0; r < a.size(); ++r) {
+    max_abs = std::max(max_abs, double(std::fabs(b[r])));
+    max_diff = std::max(max_diff, double(std::fabs(a[r] - b[r])));
+  }
+  EXPECT_LE(max_diff, 0.02 * max_abs);
+}
+
 TEST(Forward, ContextFullAndBadTokensAreErrors) {
   const auto path = write_model("errors", small_shape("bitnet", 4), 36);
   auto m = Model::load(path, {.show_progress = false});
