@@ -28,7 +28,7 @@ struct GenDummyFlags {
 uint32_t parse_type(const std::string& name) {
   std::string known;
   for (uint32_t id = 0; id < 64; ++id) {
-    if (!tensor::is_supported(id)) continue;
+    if (!tensor::is_encodable(id)) continue;
     if (gguf::type_name(id) == name) return id;
     known += (known.empty() ? "" : ", ") + gguf::type_name(id);
   }

@@ -100,7 +100,7 @@ void write_dummy_model(const DummyOptions& o) {
   const DummyShape& s = o.shape;
   const auto* traits = find_arch(s.arch);
   if (!traits) trit::fail("dummy shape '{}' names unknown architecture '{}'", s.name, s.arch);
-  if (!tensor::is_supported(o.type_id)) trit::fail("type {} cannot be written", gguf::type_name(o.type_id));
+  if (!tensor::is_encodable(o.type_id)) trit::fail("type {} cannot be written", gguf::type_name(o.type_id));
   tokenizer::Vocab vocab = o.vocab ? *o.vocab : synthetic_vocab(s.n_vocab);
   const int64_t n_vocab = vocab.n_tokens();
   const int64_t head_dim = s.n_embd / s.n_head;

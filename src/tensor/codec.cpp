@@ -32,6 +32,7 @@ bool is_row_blocked(uint32_t type_id) {
     case GgmlType::F16:
     case GgmlType::BF16:
     case GgmlType::Q8_0:
+    case GgmlType::Q6_K:
     case GgmlType::TQ1_0:
     case GgmlType::TQ2_0:
       return true;
@@ -87,10 +88,15 @@ bool is_supported(uint32_t type_id) {
     case GgmlType::F16:
     case GgmlType::BF16:
     case GgmlType::Q8_0:
+    case GgmlType::Q6_K:
       return true;
     default:
       return is_ternary(type_id);
   }
+}
+
+bool is_encodable(uint32_t type_id) {
+  return is_supported(type_id) && static_cast<GgmlType>(type_id) != GgmlType::Q6_K;
 }
 
 bool is_ternary(uint32_t type_id) {
@@ -119,6 +125,8 @@ void dequantize_row(uint32_t type_id, const uint8_t* row, float* out, int64_t n)
       return dequantize_row_bf16(row, out, n);
     case GgmlType::Q8_0:
       return dequantize_row_q8_0(row, out, n);
+    case GgmlType::Q6_K:
+      return dequantize_row_q6_k(row, out, n);
     case GgmlType::TQ1_0:
     case GgmlType::TQ2_0: {
       // Stack-sized per block: decode block by block to keep this allocation-free.

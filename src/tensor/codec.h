@@ -14,10 +14,12 @@
 
 namespace trit::tensor {
 
-// F32, F16, BF16, Q8_0 and the ternary types TQ1_0, TQ2_0, I2_S, TL1, TL2.
+// F32, F16, BF16, Q8_0, Q6_K and the ternary types TQ1_0, TQ2_0, I2_S, TL1, TL2.
 bool is_supported(uint32_t type_id);
 // TQ1_0, TQ2_0, I2_S, TL1, TL2.
 bool is_ternary(uint32_t type_id);
+// Types trit can also write (quantize / pack_ternary): every supported type except Q6_K (decode only).
+bool is_encodable(uint32_t type_id);
 
 // Whole tensor to floats (n_elements of them, ggml order). Throws trit::Error naming the tensor for
 // types trit cannot decode.

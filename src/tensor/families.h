@@ -20,6 +20,11 @@ void dequantize_row_bf16(const uint8_t* src, float* out, int64_t n);
 void quantize_row_f16(const float* src, uint8_t* out, int64_t n);
 void quantize_row_bf16(const float* src, uint8_t* out, int64_t n);
 
+// Q6_K: 256-weight super-blocks of 210 bytes (q6_k.cpp); decode only.
+inline constexpr int64_t kQ6_KBlockSize = 256;
+inline constexpr int64_t kQ6_KBlockBytes = 210;
+void dequantize_row_q6_k(const uint8_t* src, float* out, int64_t n);
+
 // Q8_0: blocks of 32 weights, f16 scale + 32 int8 (q8_0.cpp).
 inline constexpr int64_t kQ8_0BlockSize = 32;
 inline constexpr int64_t kQ8_0BlockBytes = 34;
