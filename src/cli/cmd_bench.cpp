@@ -32,6 +32,7 @@ struct BenchFlags {
   std::string output = "md";
   bool roofline = false;
   bool mmap = false;
+  bool output_q8 = false;
 };
 
 struct Result {
@@ -76,7 +77,7 @@ std::vector<double> run_test(const model::Model& m, int threads, int64_t n_promp
 void bench(const BenchFlags& f) {
   if (f.repetitions < 1) trit::fail("-r must be at least 1");
   if (f.output != "md" && f.output != "json") trit::fail("-o must be md or json, got '{}'", f.output);
-  auto m = model::Model::load(f.model, {.show_progress = false, .load_into_memory = !f.mmap});
+  auto m = model::Model::load(f.model, {.show_progress = false, .load_into_memory = !f.mmap, .output_q8 = f.output_q8});
   const auto& hp = m->hparams();
   std::vector<int> threads = f.threads;
   if (threads.empty()) threads.push_back(runtime::cpu_features().n_physical_cores);
@@ -157,6 +158,7 @@ void register_bench(CLI::App& app) {
   cmd->add_flag("--roofline", flags->roofline,
                 "Measure the read bandwidth and show decode speed as a % of the limit it sets");
   cmd->add_flag("--mmap", flags->mmap, "Use the weights in place from the mapped file");
+  cmd->add_flag("--output-q8", flags->output_q8, "Quantise an F16/F32 output projection to Q8_0 at load");
   cmd->callback([flags] { bench(*flags); });
 }
 

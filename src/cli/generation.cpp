@@ -22,6 +22,9 @@ void ModelFlags::add_to(CLI::App& cmd) {
   cmd.add_flag("--mmap", mmap,
                "Use the weights in place from the mapped file instead of reading them into huge-page memory "
                "(faster start, slower decode)");
+  cmd.add_flag("--output-q8", output_q8,
+               "Quantise an F16/F32 output projection to Q8_0 at load (faster decode; logits differ slightly from "
+               "llama.cpp's)");
   cmd.add_flag("-q,--quiet", quiet, "No progress bars or statistics on stderr");
 }
 

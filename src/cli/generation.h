@@ -20,10 +20,13 @@ struct ModelFlags {
   int n_threads = 0;
   std::string cache_type = "f16";
   bool mmap = false;
+  bool output_q8 = false;
   bool quiet = false;
   void add_to(CLI::App& cmd);
   model::ContextOptions context_options() const;
-  model::LoadOptions load_options() const { return {.show_progress = !quiet, .load_into_memory = !mmap}; }
+  model::LoadOptions load_options() const {
+    return {.show_progress = !quiet, .load_into_memory = !mmap, .output_q8 = output_q8};
+  }
 };
 
 struct SamplingFlags {

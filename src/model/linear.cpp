@@ -6,6 +6,7 @@
 #include "kernels/bitlinear.h"
 #include "kernels/f16_gemv.h"
 #include "kernels/i2_gemm.h"
+#include "kernels/q8_gemv.h"
 #include "runtime/assert.h"
 #include "tensor/codec.h"
 
@@ -16,6 +17,7 @@ namespace {
 // workers only read).
 thread_local kernels::Q8Activations t_activations;
 thread_local std::vector<float> t_rounded;
+thread_local kernels::Q8_0Activations t_q8;
 
 constexpr int64_t kRowGrain = 16;
 
@@ -29,6 +31,8 @@ int64_t Linear::weight_bytes() const {
       return rows * cols / 4;
     case Kind::kF16:
       return rows * cols * 2;
+    case Kind::kQ8:
+      return rows * cols / 32 * 34;
     case Kind::kF32:
       return rows * cols * 4;
   }
@@ -67,6 +71,19 @@ void Linear::forward(const float* x, int64_t n_tokens, float* y, runtime::Thread
               kernels::f16_gemv({f16, cols, xr + t * cols, y + t * rows, r0, r1}, isa);
           },
           64);
+      break;
+    }
+    case Kind::kQ8: {
+      kernels::Q8_0Activations& a = t_q8;  // the main thread's (workers have their own thread_locals)
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        a.quantize(x + t * cols, cols);
+        pool.parallel_for(
+            rows,
+            [&](int64_t r0, int64_t r1) {
+              kernels::q8_gemv({q8, cols, a.q.data(), a.d.data(), y + t * rows, r0, r1}, isa);
+            },
+            64);
+      }
       break;
     }
     case Kind::kF32: {

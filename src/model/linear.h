@@ -4,7 +4,9 @@
 //   kTernaryRef ternary weights whose 256-weight blocks have different scales (some TQ1_0/TQ2_0
 //               files): the reference BitLinear, one rescale per block
 //   kF16        half-precision weights read in place; inputs rounded to f16 first, as ggml does
-//   kF32        float weights (F32 in place, or BF16/Q8_0 decoded at load)
+//   kQ8         Q8_0 weights (in place, or F16/F32/Q6_K outputs quantised at load): activations
+//               quantised per 32-value block as llama.cpp's q8_0 x q8_0 dot does
+//   kF32        float weights (F32 in place, or BF16 decoded at load)
 // plus the optional per-tensor output scale some converters store beside a weight ("<name>.scale").
 #pragma once
 
@@ -14,13 +16,14 @@
 #include <vector>
 
 #include "kernels/i2_matrix.h"
+#include "runtime/huge_buffer.h"
 #include "runtime/thread_pool.h"
 #include "tensor/ternary.h"
 
 namespace trit::model {
 
 struct Linear {
-  enum class Kind { kI2, kTernaryRef, kF16, kF32 };
+  enum class Kind { kI2, kTernaryRef, kF16, kQ8, kF32 };
   std::string name;
   int64_t rows = 0;  // output features
   int64_t cols = 0;  // input features
@@ -28,8 +31,10 @@ struct Linear {
   kernels::I2Matrix i2;
   tensor::TernaryMatrix ternary;
   const uint16_t* f16 = nullptr;  // rows * cols, in the mapped file
+  const uint8_t* q8 = nullptr;    // rows * cols / 32 blocks of 34 bytes
   const float* f32 = nullptr;     // rows * cols, in the mapped file or in `dense`
   std::vector<float> dense;
+  runtime::HugeBuffer q8_owned;  // Q8_0 bytes quantised at load (q8 points here)
   float out_scale = 1.0f;
 
   // y[t][rows] = W x[t][cols] for n_tokens tokens stored contiguously; rows split across the pool.

@@ -14,7 +14,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
     trit::fail("{}: the tokenizer has {} tokens but the model only {} embeddings", path, m->tokenizer_->n_tokens(),
                m->hparams_.n_vocab);
   if (options.load_into_memory) m->reader_.load_data_into_memory(options.show_progress);
-  m->weights_ = Weights::load(m->reader_, m->hparams_, options.show_progress);
+  m->weights_ = Weights::load(m->reader_, m->hparams_, options.show_progress, options.output_q8);
   return m;
 }
 

@@ -64,12 +64,12 @@ class Binder {
     return v;
   }
 
-  Linear linear(const std::string& base, int64_t rows, int64_t cols) {
+  Linear linear(const std::string& base, int64_t rows, int64_t cols, bool to_q8 = false) {
     Linear l;
     l.name = base + ".weight";
     l.rows = rows;
     l.cols = cols;
-    bind(l, expect(l.name, {static_cast<uint64_t>(cols), static_cast<uint64_t>(rows)}));
+    bind(l, expect(l.name, {static_cast<uint64_t>(cols), static_cast<uint64_t>(rows)}), to_q8);
     progress_.add(1);
     if (const auto* s = r_.find_tensor(base + ".scale")) {
       if (s->n_elements() != 1) trit::fail("{}: tensor '{}' must hold one value", r_.name(), s->name);
@@ -79,10 +79,25 @@ class Binder {
     return l;
   }
 
-  // The weight form for the tensor's type (linear.h).
-  void bind(Linear& l, const gguf::TensorInfo& t) {
+  // The weight form for the tensor's type (linear.h). Q6_K weights, and float ones when to_q8, are
+  // quantised to Q8_0 row by row (no float copy of the whole matrix).
+  void bind(Linear& l, const gguf::TensorInfo& t, bool to_q8 = false) {
     using gguf::GgmlType;
-    if (in_place(t)) {
+    const bool float_type = t.type() == GgmlType::F16 || t.type() == GgmlType::F32 || t.type() == GgmlType::BF16;
+    if ((t.type() == GgmlType::Q6_K || (to_q8 && float_type)) && l.cols % 32 == 0) {
+      const uint64_t row_bytes = *gguf::row_n_bytes(t.type_id, static_cast<uint64_t>(l.cols));
+      const int64_t q8_row_bytes = l.cols / 32 * 34;
+      l.q8_owned = runtime::HugeBuffer(static_cast<size_t>(l.rows * q8_row_bytes));
+      std::vector<float> row(static_cast<size_t>(l.cols));
+      const uint64_t shape[] = {static_cast<uint64_t>(l.cols)};
+      for (int64_t r = 0; r < l.rows; ++r) {
+        tensor::dequantize_row(t.type_id, t.data.data() + static_cast<uint64_t>(r) * row_bytes, row.data(), l.cols);
+        const auto q = tensor::quantize(static_cast<uint32_t>(GgmlType::Q8_0), row, shape);
+        std::copy(q.begin(), q.end(), l.q8_owned.data() + r * q8_row_bytes);
+      }
+      l.kind = Linear::Kind::kQ8;
+      l.q8 = l.q8_owned.data();
+    } else if (in_place(t)) {
       l.kind = Linear::Kind::kI2;
       l.i2 = kernels::i2_view_i2s(t.data, l.rows, l.cols);
     } else if (tensor::is_ternary(t.type_id)) {
@@ -101,6 +116,9 @@ class Binder {
     } else if (t.type() == GgmlType::F16) {
       l.kind = Linear::Kind::kF16;
       l.f16 = reinterpret_cast<const uint16_t*>(t.data.data());
+    } else if (t.type() == GgmlType::Q8_0) {
+      l.kind = Linear::Kind::kQ8;
+      l.q8 = t.data.data();
     } else if (t.type() == GgmlType::F32) {
       l.kind = Linear::Kind::kF32;
       l.f32 = reinterpret_cast<const float*>(t.data.data());
@@ -143,21 +161,21 @@ int64_t Weights::bytes_per_token() const {
   return n;
 }
 
-Weights Weights::load(const gguf::Reader& r, const HParams& h, bool show_progress) {
+Weights Weights::load(const gguf::Reader& r, const HParams& h, bool show_progress, bool output_q8) {
   Weights w;
   w.repacked = runtime::HugeBuffer(Binder::repacked_bytes(r));
   Binder b(r, show_progress, w.repacked);
   w.token_embd = b.embedding("token_embd.weight", h.n_vocab, h.n_embd);
   w.output_norm = b.vector("output_norm.weight", h.n_embd);
   if (r.find_tensor("output.weight")) {
-    w.output = b.linear("output", h.n_vocab, h.n_embd);
+    w.output = b.linear("output", h.n_vocab, h.n_embd, output_q8);
   } else {
     // Tied: the embedding matrix is also the output projection.
     w.output.name = "token_embd.weight";
     w.output.rows = h.n_vocab;
     w.output.cols = h.n_embd;
     if (w.token_embd.decoded.empty()) {
-      b.bind(w.output, *w.token_embd.tensor);
+      b.bind(w.output, *w.token_embd.tensor, output_q8);
     } else {
       w.output.kind = Linear::Kind::kF32;
       w.output.f32 = w.token_embd.decoded.data();

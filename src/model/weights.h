@@ -50,7 +50,8 @@ struct Weights {
   // decode streams from memory per token.
   int64_t bytes_per_token() const;
 
-  static Weights load(const gguf::Reader& reader, const HParams& hparams, bool show_progress);
+  // output_q8: quantise an F16/F32/BF16 output projection to Q8_0 (Q6_K ones always are).
+  static Weights load(const gguf::Reader& reader, const HParams& hparams, bool show_progress, bool output_q8 = false);
 };
 
 }  // namespace trit::model

@@ -280,6 +280,27 @@ TEST(Forward, F16CacheKeepsItsValuesWhenItGrows) {
   EXPECT_LE(max_diff, 0.02 * max_abs);
 }
 
+TEST(Forward, OutputQuantisedToQ8StaysClose) {
+  const auto path = write_model("q8out", small_shape("bitnet-b1.58", 2), 36);
+  auto f16 = Model::load(path, {.show_progress = false});
+  auto q8 = Model::load(path, {.show_progress = false, .output_q8 = true});
+  EXPECT_EQ(q8->weights().output.kind, Linear::Kind::kQ8);
+  Context a(*f16, {.n_ctx = 64, .n_threads = 2});
+  Context b(*q8, {.n_ctx = 64, .n_threads = 2});
+  auto la = a.eval(kTokens, true);
+  std::vector<float> want(la.begin(), la.end());
+  auto got = b.eval(kTokens, true);
+  ASSERT_EQ(got.size(), want.size());
+  double max_abs = 0, max_diff = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    max_abs = std::max(max_abs, double(std::fabs(want[i])));
+    max_diff = std::max(max_diff, double(std::fabs(want[i] - got[i])));
+  }
+  // 8-bit weights and activations per 32 values: about 1% of the largest logit.
+  EXPECT_LE(max_diff, 0.03 * max_abs);
+  EXPECT_GT(max_diff, 0.0);  // it is really a different path
+}
+
 TEST(Forward, ContextFullAndBadTokensAreErrors) {
   const auto path = write_model("errors", small_shape("bitnet", 4), 36);
   auto m = Model::load(path, {.show_progress = false});
