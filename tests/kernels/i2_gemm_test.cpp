@@ -61,6 +61,33 @@ TEST(I2Gemm, EveryLevelMatchesTheReferenceExactly) {
       }
 }
 
+TEST(I2Gemm, LongBatchesCrossTokenBlocks) {
+  // Prompt batches are processed in blocks of tokens; 70 tokens cross two block boundaries.
+  std::mt19937 rng(77);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (int64_t rows : {8, 13})
+    for (int64_t cols : {256, 384}) {
+      const auto m = random_ternary(rows, cols, rng);
+      const I2Matrix w = i2_pack(m);
+      const int64_t n_tokens = 70;
+      std::vector<float> x(n_tokens * cols);
+      for (auto& v : x) v = normal(rng);
+      std::vector<float> want(n_tokens * rows);
+      std::vector<int8_t> q(cols);
+      for (int64_t t = 0; t < n_tokens; ++t) {
+        const float s = quantize_activations(x.data() + t * cols, cols, q.data());
+        ternary_matvec(m, q.data(), s, want.data() + t * rows, 0, rows);
+      }
+      for (IsaLevel level : available_levels()) {
+        Q8Activations a;
+        a.quantize(x.data(), n_tokens, cols, level);
+        std::vector<float> got(n_tokens * rows, -1.0f);
+        i2_gemm(w, a, got.data(), 0, rows, level);
+        ASSERT_EQ(got, want) << runtime::isa_name(level) << " rows " << rows << " cols " << cols;
+      }
+    }
+}
+
 TEST(I2Gemm, RowRangesWriteOnlyTheirRows) {
   std::mt19937 rng(5);
   const auto m = random_ternary(9, 256, rng);
