@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -235,6 +236,19 @@ void Reader::load_data_into_memory(bool show_progress) {
   progress.finish();
   for (TensorInfo& t : tensors_) t.data = std::span<const uint8_t>(buffer->data() + t.offset, t.n_bytes);
   data_buffer_ = std::move(buffer);
+}
+
+void Reader::release_tensor_data(const std::string& name) {
+  if (!data_buffer_) return;
+  for (TensorInfo& t : tensors_) {
+    if (t.name != name || t.data.empty()) continue;
+    // Only whole pages inside the tensor: neighbours sharing a page keep their bytes.
+    constexpr uintptr_t kPage = 4096;
+    const uintptr_t begin = (reinterpret_cast<uintptr_t>(t.data.data()) + kPage - 1) / kPage * kPage;
+    const uintptr_t end = (reinterpret_cast<uintptr_t>(t.data.data()) + t.data.size()) / kPage * kPage;
+    if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+    t.data = {};
+  }
 }
 
 Reader Reader::from_bytes(std::span<const uint8_t> bytes, std::string name) {

@@ -74,6 +74,9 @@ class Reader {
   // about twice as fast from huge pages. Throws trit::Error naming the file on a read error.
   void load_data_into_memory(bool show_progress);
   bool data_in_memory() const { return data_buffer_ != nullptr; }
+  // After load_data_into_memory: gives the memory of a tensor whose bytes are no longer needed (a
+  // ternary tensor repacked at load) back to the system; its data view becomes empty.
+  void release_tensor_data(const std::string& name);
   const TensorInfo* find_tensor(std::string_view name) const;
   // Throws "<file>: tensor 'x' is missing".
   const TensorInfo& tensor(std::string_view name) const;

@@ -27,7 +27,7 @@ namespace {
 
 class Binder {
  public:
-  Binder(const gguf::Reader& reader, bool show_progress, runtime::HugeBuffer& arena)
+  Binder(gguf::Reader& reader, bool show_progress, runtime::HugeBuffer& arena)
       : r_(reader),
         progress_("loading", reader.tensors().size(), runtime::ProgressBar::Unit::kCount, !show_progress),
         arena_(arena) {}
@@ -102,6 +102,7 @@ class Binder {
       l.i2 = kernels::i2_view_i2s(t.data, l.rows, l.cols);
     } else if (tensor::is_ternary(t.type_id)) {
       tensor::TernaryMatrix m = tensor::unpack_ternary(t);
+      r_.release_tensor_data(t.name);  // repacked below: the loaded bytes are not needed any more
       float scale = 0.0f;
       if (kernels::has_single_scale(m, &scale)) {
         const uint64_t n = (static_cast<uint64_t>(kernels::i2_packed_bytes(l.rows, l.cols)) + 63) / 64 * 64;
@@ -145,7 +146,7 @@ class Binder {
   void finish() { progress_.finish(); }
 
  private:
-  const gguf::Reader& r_;
+  gguf::Reader& r_;
   runtime::ProgressBar progress_;
   runtime::HugeBuffer& arena_;
   uint64_t arena_used_ = 0;
@@ -161,7 +162,7 @@ int64_t Weights::bytes_per_token() const {
   return n;
 }
 
-Weights Weights::load(const gguf::Reader& r, const HParams& h, bool show_progress, bool output_q8) {
+Weights Weights::load(gguf::Reader& r, const HParams& h, bool show_progress, bool output_q8) {
   Weights w;
   w.repacked = runtime::HugeBuffer(Binder::repacked_bytes(r));
   Binder b(r, show_progress, w.repacked);

@@ -51,7 +51,9 @@ struct Weights {
   int64_t bytes_per_token() const;
 
   // output_q8: quantise an F16/F32/BF16 output projection to Q8_0 (Q6_K ones always are).
-  static Weights load(const gguf::Reader& reader, const HParams& hparams, bool show_progress, bool output_q8 = false);
+  // Ternary tensors repacked at load have their loaded bytes released as soon as they are repacked
+  // (Reader::release_tensor_data), so peak memory stays near the file size.
+  static Weights load(gguf::Reader& reader, const HParams& hparams, bool show_progress, bool output_q8 = false);
 };
 
 }  // namespace trit::model
