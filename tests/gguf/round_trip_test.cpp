@@ -259,6 +259,10 @@ TEST(GgufReader, DataLoadedIntoMemoryEqualsTheMappedBytes) {
   // Moving the reader keeps the views valid.
   Reader moved = std::move(r);
   EXPECT_TRUE(std::equal(moved.tensor("b").data.begin(), moved.tensor("b").data.end(), b.begin(), b.end()));
+  // Releasing one tensor empties its view and leaves the others alone.
+  moved.release_tensor_data("b");
+  EXPECT_TRUE(moved.tensor("b").data.empty());
+  EXPECT_TRUE(std::equal(moved.tensor("a").data.begin(), moved.tensor("a").data.end(), a.begin(), a.end()));
 }
 
 TEST(GgufWriter, TooManyBytesForATensorFails) {
