@@ -22,6 +22,27 @@ const float* f16_table() {
 
 }  // namespace
 
+void finish_f16_dot4(float (&acc)[4][4][16], const uint16_t* const (&rows)[4], const float* x, int64_t np, int64_t cols,
+                     float* y, int64_t y_stride) {
+  static const float* const table = f16_table();
+  double sum[4];
+  for (int i = 0; i < 4; ++i) {
+    float(&a)[4][16] = acc[i];
+    for (int l = 0; l < 16; ++l) {
+      a[0][l] += a[2][l];
+      a[1][l] += a[3][l];
+    }
+    for (int l = 0; l < 16; ++l) a[0][l] += a[1][l];
+    for (int s = 8; s >= 1; s /= 2)
+      for (int l = 0; l < s; ++l) a[0][l] += a[0][l + s];
+    sum[i] = a[0][0];
+  }
+  // The four tails interleaved: each row's sum keeps its own order, the chains overlap in time.
+  for (int64_t c = np; c < cols; ++c)
+    for (int i = 0; i < 4; ++i) sum[i] += static_cast<double>(table[rows[i][c]] * x[c]);
+  for (int i = 0; i < 4; ++i) y[i * y_stride] = static_cast<float>(sum[i]);
+}
+
 float finish_f16_dot(float (&acc)[4][16], const uint16_t* row, const float* x, int64_t np, int64_t cols) {
   static const float* const table = f16_table();
   for (int l = 0; l < 16; ++l) {

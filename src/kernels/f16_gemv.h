@@ -23,6 +23,9 @@ struct F16GemvArgs {
 void f16_gemv(const F16GemvArgs& args, runtime::IsaLevel isa);
 // The common ending of every level: fold the 4 x 16 partial sums, add the tail [np, cols) in double.
 float finish_f16_dot(float (&acc)[4][16], const uint16_t* row, const float* x, int64_t np, int64_t cols);
+// The same for four rows at once (bit-identical per row; the tails' double chains interleave).
+void finish_f16_dot4(float (&acc)[4][4][16], const uint16_t* const (&rows)[4], const float* x, int64_t np, int64_t cols,
+                     float* y, int64_t y_stride);
 void f16_gemv_scalar(const F16GemvArgs& args);
 
 void f16_gemv_avx2(const F16GemvArgs& args);
