@@ -2,7 +2,7 @@
 # Installs the Debian packages trit builds with, where any is missing. Needs root or sudo.
 set -euo pipefail
 packages=(cmake ninja-build g++ clang libclang-rt-14-dev clang-format
-          libfmt-dev libcli11-dev nlohmann-json3-dev libhwy-dev libicu-dev
+          libfmt-dev libcli11-dev nlohmann-json3-dev libicu-dev
           libgtest-dev libgmock-dev googletest libbenchmark-dev)
 missing=()
 for p in "${packages[@]}"; do
