@@ -64,7 +64,8 @@ void BM_I2Gemm(benchmark::State& state) {
   const int64_t rows = state.range(1), cols = state.range(2), n_tokens = state.range(3);
   // Weights in huge pages, as the engine holds them (runtime/huge_buffer.h).
   trit::runtime::HugeBuffer buffer(static_cast<size_t>(trit::kernels::i2_packed_bytes(rows, cols)));
-  const auto w = trit::kernels::i2_pack_into(random_matrix(rows, cols), buffer.data());
+  const auto m = random_matrix(rows, cols);
+  const auto w = trit::kernels::i2_pack_into(m, m.scales[0], buffer.data());
   std::vector<float> x(n_tokens * cols, 0.5f), y(n_tokens * rows);
   for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 17) - 8.0f;
   trit::kernels::Q8Activations a;

@@ -74,6 +74,14 @@ std::vector<double> run_test(const model::Model& m, int threads, int64_t n_promp
   return tps;
 }
 
+// Mean and sample standard deviation of the repetitions; the roofline share when a limit is known.
+Result summarize(std::string test, int threads, const std::vector<double>& tps, double limit_tps) {
+  double mean = 0, var = 0;
+  for (double v : tps) mean += v / static_cast<double>(tps.size());
+  for (double v : tps) var += (v - mean) * (v - mean) / static_cast<double>(std::max<size_t>(1, tps.size() - 1));
+  return {std::move(test), threads, mean, std::sqrt(var), limit_tps > 0 ? 100.0 * mean / limit_tps : -1};
+}
+
 void bench(const BenchFlags& f) {
   if (f.repetitions < 1) trit::fail("-r must be at least 1");
   if (f.output != "md" && f.output != "json") trit::fail("-o must be md or json, got '{}'", f.output);
@@ -98,20 +106,11 @@ void bench(const BenchFlags& f) {
     }
     for (int64_t p : f.prompt_sizes) {
       if (p <= 0) continue;
-      const auto tps = run_test(*m, t, p, 0, f.repetitions);
-      double mean = 0, sd = 0;
-      for (double v : tps) mean += v / static_cast<double>(tps.size());
-      for (double v : tps) sd += (v - mean) * (v - mean) / static_cast<double>(std::max<size_t>(1, tps.size() - 1));
-      results.push_back({fmt::format("pp{}", p), t, mean, std::sqrt(sd)});
+      results.push_back(summarize(fmt::format("pp{}", p), t, run_test(*m, t, p, 0, f.repetitions), -1));
     }
     for (int64_t n : f.gen_sizes) {
       if (n <= 0) continue;
-      const auto tps = run_test(*m, t, 0, n, f.repetitions);
-      double mean = 0, sd = 0;
-      for (double v : tps) mean += v / static_cast<double>(tps.size());
-      for (double v : tps) sd += (v - mean) * (v - mean) / static_cast<double>(std::max<size_t>(1, tps.size() - 1));
-      results.push_back(
-          {fmt::format("tg{}", n), t, mean, std::sqrt(sd), limit_tps > 0 ? 100.0 * mean / limit_tps : -1});
+      results.push_back(summarize(fmt::format("tg{}", n), t, run_test(*m, t, 0, n, f.repetitions), limit_tps));
     }
   }
 

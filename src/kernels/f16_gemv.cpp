@@ -20,6 +20,18 @@ const float* f16_table() {
   return table.data();
 }
 
+// ggml's GGML_F32x16_REDUCE: accumulators 0+2 and 1+3, then 0+1, then the 16 lanes as a tree.
+float fold_4x16(float (&acc)[4][16]) {
+  for (int l = 0; l < 16; ++l) {
+    acc[0][l] += acc[2][l];
+    acc[1][l] += acc[3][l];
+  }
+  for (int l = 0; l < 16; ++l) acc[0][l] += acc[1][l];
+  for (int s = 8; s >= 1; s /= 2)
+    for (int l = 0; l < s; ++l) acc[0][l] += acc[0][l + s];
+  return acc[0][0];
+}
+
 }  // namespace
 
 void finish_f16_dot4(float (&acc)[4][4][16], const uint16_t* const (&rows)[4], const float* x, int64_t np, int64_t cols,
@@ -27,15 +39,7 @@ void finish_f16_dot4(float (&acc)[4][4][16], const uint16_t* const (&rows)[4], c
   static const float* const table = f16_table();
   double sum[4];
   for (int i = 0; i < 4; ++i) {
-    float(&a)[4][16] = acc[i];
-    for (int l = 0; l < 16; ++l) {
-      a[0][l] += a[2][l];
-      a[1][l] += a[3][l];
-    }
-    for (int l = 0; l < 16; ++l) a[0][l] += a[1][l];
-    for (int s = 8; s >= 1; s /= 2)
-      for (int l = 0; l < s; ++l) a[0][l] += a[0][l + s];
-    sum[i] = a[0][0];
+    sum[i] = fold_4x16(acc[i]);
   }
   // The four tails interleaved: each row's sum keeps its own order, the chains overlap in time.
   for (int64_t c = np; c < cols; ++c)
@@ -45,14 +49,7 @@ void finish_f16_dot4(float (&acc)[4][4][16], const uint16_t* const (&rows)[4], c
 
 float finish_f16_dot(float (&acc)[4][16], const uint16_t* row, const float* x, int64_t np, int64_t cols) {
   static const float* const table = f16_table();
-  for (int l = 0; l < 16; ++l) {
-    acc[0][l] += acc[2][l];
-    acc[1][l] += acc[3][l];
-  }
-  for (int l = 0; l < 16; ++l) acc[0][l] += acc[1][l];
-  for (int s = 8; s >= 1; s /= 2)
-    for (int l = 0; l < s; ++l) acc[0][l] += acc[0][l + s];
-  double sum = acc[0][0];
+  double sum = fold_4x16(acc);
   for (int64_t c = np; c < cols; ++c) sum += static_cast<double>(table[row[c]] * x[c]);
   return static_cast<float>(sum);
 }
@@ -71,14 +68,7 @@ void f16_gemv_scalar(const F16GemvArgs& a) {
 }
 
 float finish_f32_dot(float (&acc)[4][16], const float* row, const float* x, int64_t np, int64_t cols) {
-  for (int l = 0; l < 16; ++l) {
-    acc[0][l] += acc[2][l];
-    acc[1][l] += acc[3][l];
-  }
-  for (int l = 0; l < 16; ++l) acc[0][l] += acc[1][l];
-  for (int s = 8; s >= 1; s /= 2)
-    for (int l = 0; l < s; ++l) acc[0][l] += acc[0][l + s];
-  double sum = acc[0][0];
+  double sum = fold_4x16(acc);
   for (int64_t c = np; c < cols; ++c) sum += static_cast<double>(row[c] * x[c]);
   return static_cast<float>(sum);
 }

@@ -25,11 +25,27 @@ inline int32_t hsum512(__m512i v) {
   return hsum256(_mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1)));
 }
 
+// An odd last block (32 bytes, natural activation order) through the 256-bit form of vpdpbusd.
+inline int32_t tail_block_dot(const uint8_t* block, const int8_t* q) {
+  const __m256i mask = _mm256_set1_epi8(3);
+  const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block));
+  __m256i s = _mm256_setzero_si256();
+  for (int g = 0; g < 4; ++g) {
+    const __m256i c = _mm256_and_si256(_mm256_srli_epi16(packed, 6 - 2 * g), mask);
+    s = _mm256_dpbusd_epi32(s, c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + g * 32)));
+  }
+  return hsum256(s);
+}
+
+// y = (sum(code * q) - sum(q)) / x_scale * w_scale for one (row, token).
+inline void store(const I2GemmArgs& A, int64_t r, int64_t t, int32_t total) {
+  A.y[t * A.rows + r] = static_cast<float>(total - A.x_sum[t]) / A.x_scale[t] * A.w_scale;
+}
+
 template <int NR, int NT>
 void tile(const I2GemmArgs& A, int64_t r0, int64_t t0) {
   const __m512i plane[4] = {_mm512_set1_epi8(static_cast<char>(0xC0)), _mm512_set1_epi8(0x30), _mm512_set1_epi8(0x0C),
                             _mm512_set1_epi8(0x03)};
-  const __m256i mask256 = _mm256_set1_epi8(3);
   const int64_t n_pairs = A.padded_cols / 256;
   const bool odd = (A.padded_cols / 128) % 2 != 0;
   const int8_t* q[NT];
@@ -64,19 +80,9 @@ void tile(const I2GemmArgs& A, int64_t r0, int64_t t0) {
           _mm512_add_epi32(_mm512_add_epi32(_mm512_srai_epi32(acc[i][t][0], 6), _mm512_srai_epi32(acc[i][t][1], 4)),
                            _mm512_add_epi32(_mm512_srai_epi32(acc[i][t][2], 2), acc[i][t][3]));
       int32_t total = hsum512(sum512);
-      if (odd) {
-        const uint8_t* tail = (A.w + (r0 + i) * (A.padded_cols / 4)) + n_pairs * 64;
-        const int8_t* qt = q[t] + n_pairs * 256;
-        const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tail));
-        __m256i s = _mm256_setzero_si256();
-        for (int g = 0; g < 4; ++g) {
-          const __m256i c = _mm256_and_si256(_mm256_srli_epi16(packed, 6 - 2 * g), mask256);
-          s = _mm256_dpbusd_epi32(s, c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qt + g * 32)));
-        }
-        total += hsum256(s);
-      }
       const int64_t tt = t0 + t;
-      A.y[tt * A.rows + r0 + i] = static_cast<float>(total - A.x_sum[tt]) / A.x_scale[tt] * A.w_scale;
+      if (odd) total += tail_block_dot(A.w + (r0 + i) * (A.padded_cols / 4) + n_pairs * 64, q[t] + n_pairs * 256);
+      store(A, r0 + i, tt, total);
     }
 }
 
@@ -103,23 +109,13 @@ void tile_4x4(const I2GemmArgs& A, int64_t r0, int64_t t0) {
     }
   }
   const bool odd = (A.padded_cols / 128) % 2 != 0;
-  const __m256i mask256 = _mm256_set1_epi8(3);
   for (int i = 0; i < 4; ++i)
     for (int t = 0; t < 4; ++t) {
-      int32_t total = hsum512(acc[i][t]);
       const int64_t tt = t0 + t;
-      if (odd) {
-        const uint8_t* tail = A.w + (r0 + i) * row_bytes + n_pairs * 64;
-        const int8_t* qt = A.q + tt * A.padded_cols + n_pairs * 256;
-        const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tail));
-        __m256i s = _mm256_setzero_si256();
-        for (int g = 0; g < 4; ++g) {
-          const __m256i c = _mm256_and_si256(_mm256_srli_epi16(packed, 6 - 2 * g), mask256);
-          s = _mm256_dpbusd_epi32(s, c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qt + g * 32)));
-        }
-        total += hsum256(s);
-      }
-      A.y[tt * A.rows + r0 + i] = static_cast<float>(total - A.x_sum[tt]) / A.x_scale[tt] * A.w_scale;
+      int32_t total = hsum512(acc[i][t]);
+      if (odd)
+        total += tail_block_dot(A.w + (r0 + i) * row_bytes + n_pairs * 64, A.q + tt * A.padded_cols + n_pairs * 256);
+      store(A, r0 + i, tt, total);
     }
 }
 

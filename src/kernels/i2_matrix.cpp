@@ -53,9 +53,7 @@ bool has_single_scale(const tensor::TernaryMatrix& m, float* scale) {
 
 int64_t i2_packed_bytes(int64_t rows, int64_t cols) { return rows * ((cols + 127) / 128 * 128) / 4; }
 
-I2Matrix i2_pack_into(const tensor::TernaryMatrix& m, uint8_t* dst) {
-  float scale = 0.0f;
-  TRIT_ASSERT_MSG(has_single_scale(m, &scale), "i2_pack needs one scale for the whole matrix");
+I2Matrix i2_pack_into(const tensor::TernaryMatrix& m, float scale, uint8_t* dst) {
   I2Matrix out;
   out.rows = m.rows;
   out.cols = m.cols;
@@ -75,8 +73,10 @@ I2Matrix i2_pack_into(const tensor::TernaryMatrix& m, uint8_t* dst) {
 }
 
 I2Matrix i2_pack(const tensor::TernaryMatrix& m) {
+  float scale = 0.0f;
+  TRIT_ASSERT_MSG(has_single_scale(m, &scale), "i2_pack needs one scale for the whole matrix");
   std::vector<uint8_t> bytes(static_cast<size_t>(i2_packed_bytes(m.rows, m.cols)));
-  I2Matrix out = i2_pack_into(m, bytes.data());
+  I2Matrix out = i2_pack_into(m, scale, bytes.data());
   out.owned = std::move(bytes);
   out.data = out.owned.data();
   return out;

@@ -36,9 +36,10 @@ bool i2s_usable_in_place(int64_t rows, int64_t cols);
 I2Matrix i2_view_i2s(std::span<const uint8_t> bytes, int64_t rows, int64_t cols);
 // Repacks the reference form; needs one scale for the whole matrix (TRIT_ASSERT).
 I2Matrix i2_pack(const tensor::TernaryMatrix& m);
-// The same into caller memory of i2_packed_bytes(rows, cols) bytes (which must outlive the view).
+// The same into caller memory of i2_packed_bytes(rows, cols) bytes (which must outlive the view), with
+// the matrix's single scale as has_single_scale found it.
 int64_t i2_packed_bytes(int64_t rows, int64_t cols);
-I2Matrix i2_pack_into(const tensor::TernaryMatrix& m, uint8_t* dst);
+I2Matrix i2_pack_into(const tensor::TernaryMatrix& m, float scale, uint8_t* dst);
 // True when every group of `m` has the same scale (or is all zeros), so it fits an I2Matrix.
 bool has_single_scale(const tensor::TernaryMatrix& m, float* scale);
 

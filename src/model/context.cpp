@@ -24,18 +24,6 @@ namespace {
 
 float round_f16(float x) { return tensor::f16_to_f32(tensor::f32_to_f16(x)); }
 
-// A dot product in 16 independent lanes (a fixed order compilers vectorise).
-float dot(const float* a, const float* b, int64_t n) {
-  float acc[16] = {};
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int j = 0; j < 16; ++j) acc[j] += a[i + j] * b[i + j];
-  float sum = 0.0f;
-  for (; i < n; ++i) sum += a[i] * b[i];
-  for (float v : acc) sum += v;
-  return sum;
-}
-
 }  // namespace
 
 Context::Context(const Model& model, const ContextOptions& options)
@@ -119,44 +107,41 @@ void Context::attention(int64_t layer, int64_t n_tokens, const float* q, float* 
         }
       }
       for (int64_t t = 0; t < n_tokens; ++t) {
-        const float* qsrc = q + t * h.n_embd_q() + head * hd;
+        const float* query = q + t * h.n_embd_q() + head * hd;
         const int64_t n_keys = n_past_ + t + 1;
         float* oh = out + t * h.n_embd_q() + head * hd;
         if (f16) {
           // As ggml: the query rounded to f16 for Q·K over f16 keys. A single new token then goes
           // through ggml_vec_dot_f16 (its order, the weights rounded to f16 before P·V); a batch goes
           // through an f32 GEMM, so here through f32 copies of the cache.
-          kernels::f32_to_f16_row(qsrc, q16.data(), hd, isa);
+          kernels::f32_to_f16_row(query, q16.data(), hd, isa);
           kernels::f16_to_f32_row(q16.data(), qh.data(), hd, isa);
-          if (n_tokens == 1) {
-            kernels::f16_gemv({k_cache_f16_[layer].get() + kv_off, hd, qh.data(), scores.data(), 0, n_keys, ld}, isa);
-            for (int64_t p = 0; p < n_keys; ++p) scores[p] *= scale;
-            kernels::softmax(scores.data(), n_keys);
-            for (int64_t p = 0; p < n_keys; ++p) scores[p] = round_f16(scores[p]);
-            // Values are cached transposed ([dim][position], as llama.cpp caches them without flash
-            // attention), so each output is one f16 dot product over the positions.
-            kernels::f16_gemv(
-                {v_cache_f16_[layer].get() + kv_off * v_stride_, n_keys, scores.data(), oh, 0, hd, v_stride_}, isa);
-          } else {
-            kernels::f32_gemv({keys.data(), hd, qh.data(), scores.data(), 0, n_keys}, isa);
-            for (int64_t p = 0; p < n_keys; ++p) scores[p] *= scale;
-            kernels::softmax(scores.data(), n_keys);
-            // P·V as a sum of value rows (every lane independent: vectorises, same result at every level).
-            std::fill(oh, oh + hd, 0.0f);
-            for (int64_t p = 0; p < n_keys; ++p) {
-              const float w = scores[p];
-              const float* vp = values.data() + p * hd;
-              for (int64_t d = 0; d < hd; ++d) oh[d] += w * vp[d];
-            }
-          }
-        } else {
-          std::fill(oh, oh + hd, 0.0f);
-          const float* kf = k_cache_[layer].get() + kv_off;
-          for (int64_t p = 0; p < n_keys; ++p) scores[p] = dot(qsrc, kf + p * ld, hd) * scale;
+          query = qh.data();
+        }
+        if (f16 && n_tokens == 1) {
+          kernels::f16_gemv({k_cache_f16_[layer].get() + kv_off, hd, query, scores.data(), 0, n_keys, ld}, isa);
+          for (int64_t p = 0; p < n_keys; ++p) scores[p] *= scale;
           kernels::softmax(scores.data(), n_keys);
-          const float* vf = v_cache_[layer].get() + kv_off;
-          for (int64_t p = 0; p < n_keys; ++p)
-            for (int64_t d = 0; d < hd; ++d) oh[d] += scores[p] * vf[p * ld + d];
+          for (int64_t p = 0; p < n_keys; ++p) scores[p] = round_f16(scores[p]);
+          // Values are cached transposed ([dim][position], as llama.cpp caches them without flash
+          // attention), so each output is one f16 dot product over the positions.
+          kernels::f16_gemv(
+              {v_cache_f16_[layer].get() + kv_off * v_stride_, n_keys, scores.data(), oh, 0, hd, v_stride_}, isa);
+          continue;
+        }
+        // Float math: over the f32 cache, or over a batch's f32 copies of the f16 cache.
+        const float* kf = f16 ? keys.data() : k_cache_[layer].get() + kv_off;
+        const float* vf = f16 ? values.data() : v_cache_[layer].get() + kv_off;
+        const int64_t stride = f16 ? hd : ld;
+        kernels::f32_gemv({kf, hd, query, scores.data(), 0, n_keys, stride}, isa);
+        for (int64_t p = 0; p < n_keys; ++p) scores[p] *= scale;
+        kernels::softmax(scores.data(), n_keys);
+        // P·V as a sum of value rows (every lane independent: vectorises, same result at every level).
+        std::fill(oh, oh + hd, 0.0f);
+        for (int64_t p = 0; p < n_keys; ++p) {
+          const float w = scores[p];
+          const float* vp = vf + p * stride;
+          for (int64_t d = 0; d < hd; ++d) oh[d] += w * vp[d];
         }
       }
     }

@@ -108,7 +108,7 @@ class Binder {
         const uint64_t n = (static_cast<uint64_t>(kernels::i2_packed_bytes(l.rows, l.cols)) + 63) / 64 * 64;
         TRIT_ASSERT(arena_used_ + n <= arena_.size());
         l.kind = Linear::Kind::kI2;
-        l.i2 = kernels::i2_pack_into(m, arena_.data() + arena_used_);
+        l.i2 = kernels::i2_pack_into(m, scale, arena_.data() + arena_used_);
         arena_used_ += n;
       } else {
         l.kind = Linear::Kind::kTernaryRef;

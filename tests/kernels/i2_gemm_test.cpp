@@ -31,6 +31,25 @@ std::vector<IsaLevel> available_levels() {
   return levels;
 }
 
+// The reference: per token quantisation and the TernaryMatrix mat-vec.
+std::vector<float> reference_bitlinear(const tensor::TernaryMatrix& m, const std::vector<float>& x, int64_t n_tokens) {
+  std::vector<float> y(n_tokens * m.rows);
+  std::vector<int8_t> q(m.cols);
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    const float s = quantize_activations(x.data() + t * m.cols, m.cols, q.data());
+    ternary_matvec(m, q.data(), s, y.data() + t * m.rows, 0, m.rows);
+  }
+  return y;
+}
+
+std::vector<float> fast_bitlinear(const I2Matrix& w, const std::vector<float>& x, int64_t n_tokens, IsaLevel level) {
+  Q8Activations a;
+  a.quantize(x.data(), n_tokens, w.cols, level);
+  std::vector<float> y(n_tokens * w.rows, -1.0f);
+  i2_gemm(w, a, y.data(), 0, w.rows, level);
+  return y;
+}
+
 TEST(I2Gemm, EveryLevelMatchesTheReferenceExactly) {
   std::mt19937 rng(123);
   std::normal_distribution<float> normal(0.0f, 2.0f);
@@ -42,18 +61,9 @@ TEST(I2Gemm, EveryLevelMatchesTheReferenceExactly) {
         std::vector<float> x(n_tokens * cols);
         for (auto& v : x) v = normal(rng);
         x[0] = 40.0f;  // an outlier, as real activations have
-        // The reference: per token quantisation and the TernaryMatrix mat-vec.
-        std::vector<float> want(n_tokens * rows);
-        std::vector<int8_t> q(cols);
-        for (int64_t t = 0; t < n_tokens; ++t) {
-          const float s = quantize_activations(x.data() + t * cols, cols, q.data());
-          ternary_matvec(m, q.data(), s, want.data() + t * rows, 0, rows);
-        }
+        const auto want = reference_bitlinear(m, x, n_tokens);
         for (IsaLevel level : available_levels()) {
-          Q8Activations a;
-          a.quantize(x.data(), n_tokens, cols, level);
-          std::vector<float> got(n_tokens * rows, -1.0f);
-          i2_gemm(w, a, got.data(), 0, rows, level);
+          const auto got = fast_bitlinear(w, x, n_tokens, level);
           for (int64_t i = 0; i < n_tokens * rows; ++i)
             ASSERT_EQ(got[i], want[i]) << runtime::isa_name(level) << " rows " << rows << " cols " << cols << " tokens "
                                        << n_tokens << " at " << i;
@@ -62,7 +72,7 @@ TEST(I2Gemm, EveryLevelMatchesTheReferenceExactly) {
 }
 
 TEST(I2Gemm, LongBatchesCrossTokenBlocks) {
-  // Prompt batches are processed in blocks of tokens; 70 tokens cross two block boundaries.
+  // Long prompt batches: many 4 x 4 row-token tiles, then a token tail.
   std::mt19937 rng(77);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for (int64_t rows : {8, 13})
@@ -72,18 +82,10 @@ TEST(I2Gemm, LongBatchesCrossTokenBlocks) {
       const int64_t n_tokens = 70;
       std::vector<float> x(n_tokens * cols);
       for (auto& v : x) v = normal(rng);
-      std::vector<float> want(n_tokens * rows);
-      std::vector<int8_t> q(cols);
-      for (int64_t t = 0; t < n_tokens; ++t) {
-        const float s = quantize_activations(x.data() + t * cols, cols, q.data());
-        ternary_matvec(m, q.data(), s, want.data() + t * rows, 0, rows);
-      }
+      const auto want = reference_bitlinear(m, x, n_tokens);
       for (IsaLevel level : available_levels()) {
-        Q8Activations a;
-        a.quantize(x.data(), n_tokens, cols, level);
-        std::vector<float> got(n_tokens * rows, -1.0f);
-        i2_gemm(w, a, got.data(), 0, rows, level);
-        ASSERT_EQ(got, want) << runtime::isa_name(level) << " rows " << rows << " cols " << cols;
+        ASSERT_EQ(fast_bitlinear(w, x, n_tokens, level), want)
+            << runtime::isa_name(level) << " rows " << rows << " cols " << cols;
       }
     }
 }
