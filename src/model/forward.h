@@ -1,0 +1,47 @@
+// The forward pass over a batch of sequences, each with its own KV cache: all their new tokens go
+// through every weight matrix together (one pass over the weights), attention runs per sequence.
+// A lone prompt is a batch of one sequence; a server's decode step is one token from each active slot.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "model/kv_cache.h"
+#include "model/model.h"
+#include "runtime/thread_pool.h"
+
+namespace trit::model {
+
+struct SequenceInput {
+  KvCache* cache;                   // appended to: the tokens go at positions cache->n_past()..
+  std::span<const int32_t> tokens;  // at least one
+  bool all_logits = false;          // logits of every token, not just the last
+};
+
+class Forward {
+ public:
+  explicit Forward(const Model& model, int n_threads = 0);
+
+  // Runs every sequence's tokens and returns, per sequence, the logits of its last token (n_vocab
+  // floats) or of all its tokens (n_tokens * n_vocab). Each sequence's results are exactly what it
+  // would get alone. The spans stay valid until the next call. Throws trit::Error (before touching
+  // any cache) when a cache would overflow or a token id is out of range.
+  std::vector<std::span<const float>> eval(std::span<const SequenceInput> batch);
+
+  const Model& model() const { return model_; }
+  runtime::ThreadPool& pool() { return pool_; }
+
+ private:
+  struct Segment {  // one sequence's rows in the batch
+    KvCache* cache;
+    int64_t first_row, n_tokens, n_past;
+  };
+  void attention(int64_t layer, std::span<const Segment> segments, const float* q, float* out);
+
+  const Model& model_;
+  runtime::ThreadPool pool_;
+  std::vector<float> logits_;
+};
+
+}  // namespace trit::model
