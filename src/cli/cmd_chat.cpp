@@ -27,12 +27,8 @@ void chat(ChatFlags f) {
   model::Context ctx(*model, f.model.context_options());
   const auto& tok = model->tokenizer();
 
-  tokenizer::ChatFormat format = tokenizer::ChatFormat::kBitnet;
-  if (!f.format.empty()) {
-    format = tokenizer::parse_chat_format(f.format);
-  } else if (const auto& t = tok.vocab().chat_template) {
-    format = tokenizer::detect_chat_format(*t).value_or(tokenizer::ChatFormat::kBitnet);
-  }
+  const tokenizer::ChatFormat format =
+      f.format.empty() ? tokenizer::chat_format_for(tok.vocab().chat_template) : tokenizer::parse_chat_format(f.format);
   const bool interactive = isatty(STDIN_FILENO);
   if (!f.model.quiet)
     std::fprintf(stderr, "chat format: %s. Type a message; an empty line or Ctrl-D ends.\n",
@@ -48,7 +44,7 @@ void chat(ChatFlags f) {
     if (!std::getline(std::cin, line) || line.empty() || line == "/exit") break;
     messages.push_back({"user", line});
     const std::string prompt = tokenizer::render_chat(format, messages, true, "");
-    std::vector<int32_t> tokens = tokenize_prompt(tok, prompt);
+    std::vector<int32_t> tokens = tokenizer::encode_prompt(tok, prompt);
     // Reuse the cached prefix; evaluate only what is new.
     size_t common = 0;
     while (common < cached.size() && common < tokens.size() && cached[common] == tokens[common]) ++common;

@@ -37,7 +37,7 @@ void run(const RunFlags& f) {
   auto model = model::Model::load(f.model.path, f.model.load_options());
   model::Context ctx(*model, f.model.context_options());
   const auto& tok = model->tokenizer();
-  std::vector<int32_t> tokens = tokenize_prompt(tok, prompt);
+  std::vector<int32_t> tokens = tokenizer::encode_prompt(tok, prompt);
   if (tokens.empty()) trit::fail("the prompt is empty and the model adds no BOS token: nothing to start from");
   if (static_cast<int64_t>(tokens.size()) >= ctx.n_ctx())
     trit::fail("the prompt is {} tokens, more than the context size {} allows (use -c to raise it)", tokens.size(),

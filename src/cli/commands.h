@@ -11,5 +11,6 @@ void register_chat(CLI::App& app);       // cmd_chat.cpp: interactive chat
 void register_inspect(CLI::App& app);    // cmd_inspect.cpp: print a GGUF file's metadata and tensors
 void register_gen_dummy(CLI::App& app);  // cmd_gen_dummy.cpp: write a model with random ternary weights
 void register_bench(CLI::App& app);      // cmd_bench.cpp: prompt and generation speed
+void register_serve(CLI::App& app);      // cmd_serve.cpp: the HTTP server
 
 }  // namespace trit::cli

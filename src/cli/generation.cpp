@@ -111,12 +111,6 @@ GenerationStats generate(model::Context& ctx, const std::vector<int32_t>& prompt
   return stats;
 }
 
-std::vector<int32_t> tokenize_prompt(const tokenizer::Tokenizer& tok, const std::string& text) {
-  std::vector<int32_t> ids = tok.encode(text, /*add_special=*/true, /*parse_special=*/true);
-  if (ids.size() >= 2 && tok.bos() >= 0 && ids[0] == tok.bos() && ids[1] == tok.bos()) ids.erase(ids.begin());
-  return ids;
-}
-
 std::string format_stats(const GenerationStats& s) {
   auto rate = [](int64_t n, double ms) { return ms > 0 ? n * 1000.0 / ms : 0.0; };
   return fmt::format(

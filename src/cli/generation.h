@@ -53,10 +53,6 @@ GenerationStats generate(model::Context& ctx, const std::vector<int32_t>& prompt
                          sampling::Sampler& sampler, std::vector<int32_t>& history,
                          const std::function<void(const std::string&)>& on_text);
 
-// The prompt's tokens: BOS/EOS as the vocabulary asks, special-token text parsed; a BOS written in the
-// text itself is not doubled by the one the tokenizer adds.
-std::vector<int32_t> tokenize_prompt(const tokenizer::Tokenizer& tok, const std::string& text);
-
 // "prompt: 6 tokens in 12.3 ms (487.8 tok/s) | generation: 32 tokens in 456.0 ms (70.2 tok/s)"
 std::string format_stats(const GenerationStats& stats);
 

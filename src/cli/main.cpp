@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   trit::cli::register_inspect(app);
   trit::cli::register_gen_dummy(app);
   trit::cli::register_bench(app);
+  trit::cli::register_serve(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

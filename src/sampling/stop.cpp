@@ -15,7 +15,13 @@ std::string StopStrings::push(std::string_view text) {
   pending_ += text;
   // A complete stop string: cut before the earliest one.
   size_t cut = std::string::npos;
-  for (const auto& s : stops_) cut = std::min(cut, pending_.find(s));
+  for (const auto& s : stops_) {
+    const size_t at = pending_.find(s);
+    if (at < cut || (at == cut && at != std::string::npos && s.size() > matched_.size())) {
+      cut = at;
+      matched_ = s;
+    }
+  }
   if (cut != std::string::npos) {
     stopped_ = true;
     std::string out = pending_.substr(0, cut);

@@ -92,4 +92,9 @@ std::string render_chat(ChatFormat format, const std::vector<ChatMessage>& messa
   return out;
 }
 
+ChatFormat chat_format_for(const std::optional<std::string>& jinja_template) {
+  if (!jinja_template) return ChatFormat::kBitnet;
+  return detect_chat_format(*jinja_template).value_or(ChatFormat::kBitnet);
+}
+
 }  // namespace trit::tokenizer

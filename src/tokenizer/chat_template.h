@@ -24,6 +24,8 @@ enum class ChatFormat {
 
 // The format a Jinja template is written for; nullopt when no known marker is found.
 std::optional<ChatFormat> detect_chat_format(std::string_view jinja_template);
+// The format for a model: its template's, or BitNet's when it has none or an unknown one.
+ChatFormat chat_format_for(const std::optional<std::string>& jinja_template);
 // "bitnet", "llama3", ... and back; parse throws trit::Error listing the names.
 std::string_view chat_format_name(ChatFormat format);
 ChatFormat parse_chat_format(std::string_view name);

@@ -127,4 +127,10 @@ int32_t Tokenizer::find_token(std::string_view text) const {
   return it == token_to_id_.end() ? -1 : it->second;
 }
 
+std::vector<int32_t> encode_prompt(const Tokenizer& tok, std::string_view text) {
+  std::vector<int32_t> ids = tok.encode(text, /*add_special=*/true, /*parse_special=*/true);
+  if (ids.size() >= 2 && tok.bos() >= 0 && ids[0] == tok.bos() && ids[1] == tok.bos()) ids.erase(ids.begin());
+  return ids;
+}
+
 }  // namespace trit::tokenizer

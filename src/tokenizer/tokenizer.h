@@ -67,6 +67,10 @@ class Tokenizer {
   bool add_bos_ = false, add_eos_ = false, add_space_prefix_ = false;
 };
 
+// A prompt's tokens: BOS/EOS as the vocabulary asks, special-token text parsed; a BOS written in the
+// text itself is not doubled by the one the tokenizer adds.
+std::vector<int32_t> encode_prompt(const Tokenizer& tok, std::string_view text);
+
 // Turns a stream of ids into text that is always whole UTF-8: bytes of a character split across
 // tokens are held back until the character is complete; invalid sequences come out as U+FFFD.
 // remove_leading_space drops the space SentencePiece puts before the first word: ask for it when the
