@@ -58,7 +58,9 @@ void serve(ServeFlags f) {
   sigwait(&signals, &sig);
   if (!f.model.quiet)
     std::fprintf(stderr, "trit: %s: finishing running requests\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-  scheduler.drain(std::chrono::milliseconds(static_cast<int64_t>(f.shutdown_timeout_s * 1000)));
+  const auto grace = std::chrono::milliseconds(static_cast<int64_t>(f.shutdown_timeout_s * 1000));
+  scheduler.drain(grace);  // then what still runs is cancelled, and its response ends
+  http.wait_idle(std::chrono::seconds(5));
   http.stop();
   serving.join();
   if (!f.model.quiet) std::fprintf(stderr, "trit: stopped\n");
@@ -76,7 +78,7 @@ void register_serve(CLI::App& app) {
   cmd->add_option("--port", f->http.port, "Port (0: any free port; the chosen one is printed)")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
-  cmd->add_option("-np,--parallel", f->parallel, "Slots: requests generated at once, batched together (-c is per slot)")
+  cmd->add_option("--parallel", f->parallel, "Slots: requests generated at once, batched together (-c is per slot; -np works too)")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
   cmd->add_option("--queue-size", f->queue, "Requests waiting for a slot before new ones get 503")

@@ -12,5 +12,6 @@ void register_inspect(CLI::App& app);    // cmd_inspect.cpp: print a GGUF file's
 void register_gen_dummy(CLI::App& app);  // cmd_gen_dummy.cpp: write a model with random ternary weights
 void register_bench(CLI::App& app);      // cmd_bench.cpp: prompt and generation speed
 void register_serve(CLI::App& app);      // cmd_serve.cpp: the HTTP server
+void register_convert(CLI::App& app);    // cmd_convert.cpp: Hugging Face model folder -> GGUF
 
 }  // namespace trit::cli

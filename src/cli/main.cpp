@@ -1,7 +1,10 @@
 // trit: the command-line entry point. Errors from bad input end the process with a one-line message
 // on stderr and exit status 1; stdout carries only the product.
 #include <cstdio>
+#include <algorithm>
 #include <exception>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "runtime/cpu_features.h"
@@ -22,8 +25,14 @@ int main(int argc, char** argv) {
   trit::cli::register_gen_dummy(app);
   trit::cli::register_bench(app);
   trit::cli::register_serve(app);
+  trit::cli::register_convert(app);
+  // llama.cpp spells some flags with one dash and several letters, which CLI11 cannot declare.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (auto& a : args)
+    if (a == "-np") a = "--parallel";
+  std::reverse(args.begin(), args.end());  // CLI11 takes them last-first
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const trit::Error& e) {

@@ -1,5 +1,5 @@
-// ThreadPool: a job is published by bumping an atomic generation; workers spin on it for about a
-// millisecond, then sleep on a condition variable (Dekker-style: sequentially consistent atomics on
+// ThreadPool: a job is published by bumping an atomic generation; workers spin on it (yielding now and
+// then) for about a millisecond, then sleep on a condition variable (Dekker-style: sequentially consistent atomics on
 // both sides, so a wake-up is never lost).
 #include "runtime/thread_pool.h"
 
@@ -17,6 +17,17 @@
 namespace trit::runtime {
 namespace {
 constexpr int kSpinIterations = 1 << 15;
+// After this many pauses a waiting thread also yields its core: when there are more runnable threads
+// than cores (a server's HTTP threads, other processes), the thread it waits for may be the one
+// waiting for a core, and pure spinning would burn a whole scheduler time slice.
+constexpr int kPureSpins = 1 << 10;
+
+void relax(int spins) {
+  if (spins < kPureSpins || spins % 16 != 0)
+    TRIT_CPU_RELAX();
+  else
+    std::this_thread::yield();
+}
 }
 
 ThreadPool::ThreadPool(int n_threads) {
@@ -52,7 +63,7 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     wake_.notify_all();
   }
   fn(0, std::min(job_chunk_, n));
-  while (pending_.load(std::memory_order_acquire) != 0) TRIT_CPU_RELAX();
+  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) relax(spins);
   job_ = nullptr;
 }
 
@@ -62,7 +73,7 @@ void ThreadPool::worker_loop(int index) {
     int spins = 0;
     while (generation_.load(std::memory_order_acquire) == seen && !stopping_.load(std::memory_order_relaxed)) {
       if (++spins < kSpinIterations) {
-        TRIT_CPU_RELAX();
+        relax(spins);
         continue;
       }
       std::unique_lock lock(mutex_);

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <random>
+#include <thread>
 
 #include "runtime/cpu_features.h"
 #include "runtime/error.h"
@@ -79,6 +80,12 @@ HttpServer::HttpServer(Scheduler& scheduler, ServerOptions options)
     : scheduler_(scheduler), options_(std::move(options)), http_(std::make_unique<httplib::Server>()) {
   const int threads = options_.http_threads > 0 ? options_.http_threads : scheduler_.n_slots() + 64 + 4;
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  // SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, which would let a second server
+  // bind the same port silently and take half the connections.
+  http_->set_socket_options([](int sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   http_->set_payload_max_length(options_.max_body_bytes);
   http_->set_read_timeout(options_.read_timeout);
   http_->set_write_timeout(std::chrono::seconds(60));
@@ -99,6 +106,15 @@ int HttpServer::bind() {
 }
 
 bool HttpServer::serve() { return http_->listen_after_bind(); }
+
+bool HttpServer::wait_idle(std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (in_flight_->load() > 0) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
 
 void HttpServer::stop() { http_->stop(); }
 
@@ -262,6 +278,13 @@ void HttpServer::install_routes() {
 
   // Generation, in the three dialects.
   auto generate = [this, &tok, chat_format](const httplib::Request& req, httplib::Response& res, Dialect dialect) {
+    // Counted from here until the response is written (for a stream: until its releaser runs).
+    struct InFlight {
+      std::shared_ptr<std::atomic<int>> count;
+      explicit InFlight(std::shared_ptr<std::atomic<int>> c) : count(std::move(c)) { ++*count; }
+      ~InFlight() { --*count; }
+    };
+    auto in_flight = std::make_shared<InFlight>(in_flight_);
     const json body = parse_body(req.body);
     CompletionRequest r = dialect == Dialect::kLlama              ? parse_llama_completion(body)
                           : dialect == Dialect::kOpenAiCompletion ? parse_openai_completion(body)
@@ -345,7 +368,8 @@ void HttpServer::install_routes() {
           if (ok) sink.done();
           return ok;
         },
-        [state](bool success) {
+        [state, in_flight](bool success) {
+          (void)in_flight;  // held until the stream is over
           if (!success) state->task->cancel();
         });
   };

@@ -2,6 +2,7 @@
 // with API-key checks, CORS, body limits and OpenAI-shaped errors. Generation goes to the Scheduler.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -37,7 +38,10 @@ class HttpServer {
   int bind();
   // Serves until stop(); returns false if serving failed.
   bool serve();
-  // Stops accepting connections and ends serve() (requests in flight are answered first).
+  // Waits up to `timeout` until no response is being generated or streamed (after Scheduler::drain,
+  // so that streams write their last events before stop()). Returns whether all ended.
+  bool wait_idle(std::chrono::milliseconds timeout);
+  // Stops accepting connections and ends serve(); a stream still being written is cut.
   void stop();
 
  private:
@@ -46,6 +50,7 @@ class HttpServer {
   Scheduler& scheduler_;
   ServerOptions options_;
   std::unique_ptr<httplib::Server> http_;
+  std::shared_ptr<std::atomic<int>> in_flight_ = std::make_shared<std::atomic<int>>(0);  // generation responses
 };
 
 }  // namespace trit::server

@@ -59,6 +59,7 @@ struct Harness {
   }
   ~Harness() {
     scheduler->drain(std::chrono::milliseconds(2000));
+    http->wait_idle(std::chrono::milliseconds(2000));
     http->stop();
     thread.join();
   }
