@@ -305,8 +305,14 @@ void HttpServer::install_routes() {
                       unix_seconds()};
 
     if (!r.stream) {
+      json probabilities = json::array();  // llama-server's n_probs: one entry per generated token
+      if (r.params.n_probs > 0)
+        while (!task->done())
+          if (auto piece = task->next(std::chrono::milliseconds(200)); piece && !piece->probs.empty())
+            probabilities.push_back(llama_probabilities(*piece));
       const TaskResult result = task->wait();
-      if (dialect == Dialect::kLlama) send_json(res, llama_final(result, info, result.content, json()));
+      if (dialect == Dialect::kLlama)
+        send_json(res, llama_final(result, info, result.content, r.params.n_probs > 0 ? probabilities : json()));
       if (dialect == Dialect::kOpenAiCompletion) send_json(res, openai_completion(result, info));
       if (dialect == Dialect::kOpenAiChat) send_json(res, openai_chat(result, info));
       return;

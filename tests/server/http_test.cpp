@@ -255,6 +255,22 @@ TEST(Server, StopStringsAndLimits) {
   EXPECT_EQ(none["content"], "");
 }
 
+TEST(Server, TokenProbabilitiesWhenAsked) {
+  Harness h;
+  json body = greedy("probabilities", 5);
+  body["n_probs"] = 3;
+  const json r = h.post("/completion", body);
+  const json& probs = r["completion_probabilities"];
+  ASSERT_EQ(probs.size(), 5u);
+  for (const json& step : probs) {
+    ASSERT_EQ(step["probs"].size(), 3u);
+    EXPECT_GE(step["probs"][0]["prob"].get<double>(), step["probs"][1]["prob"].get<double>());
+    EXPECT_GT(step["probs"][0]["prob"].get<double>(), 0.0);
+    EXPECT_LE(step["probs"][0]["prob"].get<double>(), 1.0);
+  }
+  EXPECT_FALSE(h.post("/completion", greedy("probabilities", 5)).contains("completion_probabilities"));
+}
+
 TEST(Server, TokenizeDetokenizeRoundTrip) {
   Harness h;
   const json t = h.post("/tokenize", {{"content", "hello world"}});
