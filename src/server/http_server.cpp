@@ -338,7 +338,7 @@ void HttpServer::install_routes() {
             if (piece->text.empty() && piece->probs.empty()) return true;
             switch (state->dialect) {
               case Dialect::kLlama:
-                return write(sse(llama_piece(*piece, -1)));
+                return write(sse(llama_piece(*piece, state->task->slot())));
               case Dialect::kOpenAiCompletion:
                 return write(sse(openai_completion_chunk(piece->text, nullptr, state->info)));
               case Dialect::kOpenAiChat:

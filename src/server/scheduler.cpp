@@ -174,6 +174,7 @@ bool Scheduler::assign_waiting() {
     if (!best) break;
     Slot& s = *best;
     s.task = task;
+    s.task->set_slot(s.id);
     waiting_.pop_front();
     s.state = Slot::State::kPrompt;
     s.last_used = ++use_counter;

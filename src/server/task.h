@@ -73,6 +73,8 @@ class Task {
 
   // Scheduler side.
   bool cancelled() const { return cancelled_.load(); }
+  int slot() const { return slot_.load(); }  // -1 until a slot takes the task
+  void set_slot(int slot) { slot_.store(slot); }
   void push(TextPiece piece);
   void finish(TaskResult result);
   void fail(std::string message);
@@ -82,6 +84,7 @@ class Task {
   std::vector<int32_t> prompt_;
   GenerationParams params_;
   std::atomic<bool> cancelled_{false};
+  std::atomic<int> slot_{-1};
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::deque<TextPiece> pieces_;
