@@ -13,5 +13,7 @@ void register_gen_dummy(CLI::App& app);  // cmd_gen_dummy.cpp: write a model wit
 void register_bench(CLI::App& app);      // cmd_bench.cpp: prompt and generation speed
 void register_serve(CLI::App& app);      // cmd_serve.cpp: the HTTP server
 void register_convert(CLI::App& app);    // cmd_convert.cpp: Hugging Face model folder -> GGUF
+void register_quantize(CLI::App& app);   // cmd_quantize.cpp: convert a GGUF file's weights between types
+void register_pull(CLI::App& app);       // cmd_pull.cpp: download models from the Hugging Face hub
 
 }  // namespace trit::cli
