@@ -1,6 +1,7 @@
 // Linear::forward for each weight form, and the shared-input group.
 #include "model/linear.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "kernels/bitlinear.h"
@@ -17,9 +18,20 @@ namespace {
 // workers only read).
 thread_local kernels::Q8Activations t_activations;
 thread_local std::vector<float> t_rounded;
-thread_local kernels::Q8_0Activations t_q8;
+thread_local std::vector<kernels::Q8_0Activations> t_q8;
 
 constexpr int64_t kRowGrain = 16;
+// Rows of a float or Q8_0 matrix whose bytes stay in cache while every token of a batch reads them
+// (32 rows of a 2560-wide F16 matrix: 160 KiB, within L2), so a batch reads the matrix from memory
+// once, not once per token: the output projection of a server's decode step over many slots.
+constexpr int64_t kRowBlock = 32;
+
+// Calls fn(r0, r1, t) for every token t over [row_begin, row_end), in blocks of kRowBlock rows.
+template <typename Fn>
+void row_blocks_by_token(int64_t row_begin, int64_t row_end, int64_t n_tokens, Fn&& fn) {
+  for (int64_t b = row_begin; b < row_end; b += kRowBlock)
+    for (int64_t t = 0; t < n_tokens; ++t) fn(b, std::min(b + kRowBlock, row_end), t);
+}
 
 }  // namespace
 
@@ -67,30 +79,34 @@ void Linear::forward(const float* x, int64_t n_tokens, float* y, runtime::Thread
       pool.parallel_for(
           rows,
           [&](int64_t r0, int64_t r1) {
-            for (int64_t t = 0; t < n_tokens; ++t)
-              kernels::f16_gemv({f16, cols, xr + t * cols, y + t * rows, r0, r1}, isa);
+            row_blocks_by_token(r0, r1, n_tokens, [&](int64_t b0, int64_t b1, int64_t t) {
+              kernels::f16_gemv({f16, cols, xr + t * cols, y + t * rows, b0, b1}, isa);
+            });
           },
           64);
       break;
     }
     case Kind::kQ8: {
-      kernels::Q8_0Activations& a = t_q8;  // the main thread's (workers have their own thread_locals)
-      for (int64_t t = 0; t < n_tokens; ++t) {
-        a.quantize(x + t * cols, cols);
-        pool.parallel_for(
-            rows,
-            [&](int64_t r0, int64_t r1) {
-              kernels::q8_gemv({q8, cols, a.q.data(), a.d.data(), y + t * rows, r0, r1}, isa);
-            },
-            64);
-      }
+      std::vector<kernels::Q8_0Activations>& a = t_q8;  // the main thread's (workers only read it)
+      if (a.size() < static_cast<size_t>(n_tokens)) a.resize(static_cast<size_t>(n_tokens));
+      for (int64_t t = 0; t < n_tokens; ++t) a[t].quantize(x + t * cols, cols);
+      pool.parallel_for(
+          rows,
+          [&](int64_t r0, int64_t r1) {
+            row_blocks_by_token(r0, r1, n_tokens, [&](int64_t b0, int64_t b1, int64_t t) {
+              kernels::q8_gemv({q8, cols, a[t].q.data(), a[t].d.data(), y + t * rows, b0, b1}, isa);
+            });
+          },
+          64);
       break;
     }
     case Kind::kF32: {
       pool.parallel_for(
           rows,
           [&](int64_t r0, int64_t r1) {
-            for (int64_t t = 0; t < n_tokens; ++t) kernels::float_matvec(f32, cols, x + t * cols, y + t * rows, r0, r1);
+            row_blocks_by_token(r0, r1, n_tokens, [&](int64_t b0, int64_t b1, int64_t t) {
+              kernels::float_matvec(f32, cols, x + t * cols, y + t * rows, b0, b1);
+            });
           },
           kRowGrain);
       break;

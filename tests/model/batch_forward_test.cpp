@@ -86,6 +86,16 @@ TEST(BatchForward, SixteenDecodeStepsTogether) {
   expect_batch_equals_alone(*m, KvType::kF16, seqs);
 }
 
+TEST(BatchForward, Q8OutputProjectionBatchesToo) {
+  auto m = Model::load(write_model(36), {.show_progress = false, .output_q8 = true});
+  expect_batch_equals_alone(*m, KvType::kF16, kMixed);
+}
+
+TEST(BatchForward, FloatWeightsBatchToo) {
+  auto m = Model::load(write_model(0), {.show_progress = false});  // F32 everywhere
+  expect_batch_equals_alone(*m, KvType::kF32, kMixed);
+}
+
 TEST(BatchForward, Tq2_0WeightsBatchToo) {
   auto m = Model::load(write_model(35), {.show_progress = false});  // TQ2_0
   expect_batch_equals_alone(*m, KvType::kF16, kMixed);
