@@ -57,7 +57,7 @@ namespace {
 // The fast I2 kernel at each level the CPU has, one token (decode) and 64 tokens (prefill).
 void BM_I2Gemm(benchmark::State& state) {
   const auto level = static_cast<trit::runtime::IsaLevel>(state.range(0));
-  if (static_cast<int>(level) > static_cast<int>(trit::runtime::best_isa())) {
+  if (!trit::runtime::supports_isa(level)) {
     state.SkipWithError("CPU lacks this level");
     return;
   }

@@ -9,6 +9,9 @@ void f16_to_f32_row(const uint16_t* src, float* dst, int64_t n, runtime::IsaLeve
 #if defined(__x86_64__)
   if (isa != runtime::IsaLevel::kScalar) return f16_to_f32_row_f16c(src, dst, n);
 #endif
+#if defined(__aarch64__)
+  if (isa == runtime::IsaLevel::kNeon) return f16_to_f32_row_neon(src, dst, n);
+#endif
   (void)isa;
   for (int64_t i = 0; i < n; ++i) dst[i] = tensor::f16_to_f32(src[i]);
 }
@@ -16,6 +19,9 @@ void f16_to_f32_row(const uint16_t* src, float* dst, int64_t n, runtime::IsaLeve
 void f32_to_f16_row(const float* src, uint16_t* dst, int64_t n, runtime::IsaLevel isa) {
 #if defined(__x86_64__)
   if (isa != runtime::IsaLevel::kScalar) return f32_to_f16_row_f16c(src, dst, n);
+#endif
+#if defined(__aarch64__)
+  if (isa == runtime::IsaLevel::kNeon) return f32_to_f16_row_neon(src, dst, n);
 #endif
   (void)isa;
   for (int64_t i = 0; i < n; ++i) dst[i] = tensor::f32_to_f16(src[i]);

@@ -93,6 +93,10 @@ void f32_gemv(const F32GemvArgs& args, runtime::IsaLevel isa) {
     case runtime::IsaLevel::kAvx2:
       return f32_gemv_avx2(args);
 #endif
+#if defined(__aarch64__)
+    case runtime::IsaLevel::kNeon:
+      return f32_gemv_neon(args);
+#endif
     default:
       return f32_gemv_scalar(args);
   }
@@ -105,6 +109,10 @@ void f16_gemv(const F16GemvArgs& args, runtime::IsaLevel isa) {
       return f16_gemv_avx512(args);
     case runtime::IsaLevel::kAvx2:
       return f16_gemv_avx2(args);
+#endif
+#if defined(__aarch64__)
+    case runtime::IsaLevel::kNeon:
+      return f16_gemv_neon(args);
 #endif
     default:
       return f16_gemv_scalar(args);

@@ -30,6 +30,7 @@ void f16_gemv_scalar(const F16GemvArgs& args);
 
 void f16_gemv_avx2(const F16GemvArgs& args);
 void f16_gemv_avx512(const F16GemvArgs& args);
+void f16_gemv_neon(const F16GemvArgs& args);
 
 // The same for float weights (attention over f32 copies of the cache in a prompt batch), same order.
 struct F32GemvArgs {
@@ -44,6 +45,7 @@ void f32_gemv(const F32GemvArgs& args, runtime::IsaLevel isa);
 void f32_gemv_scalar(const F32GemvArgs& args);
 void f32_gemv_avx2(const F32GemvArgs& args);
 void f32_gemv_avx512(const F32GemvArgs& args);
+void f32_gemv_neon(const F32GemvArgs& args);
 float finish_f32_dot(float (&acc)[4][16], const float* row, const float* x, int64_t np, int64_t cols);
 
 }  // namespace trit::kernels

@@ -86,6 +86,12 @@ void i2_gemm_avx512(const I2Matrix& w, const Q8Activations& a, float* y, int64_t
 }
 #endif
 
+#if defined(__aarch64__)
+void i2_gemm_neon(const I2Matrix& w, const Q8Activations& a, float* y, int64_t row_begin, int64_t row_end) {
+  i2_gemm_neon_impl(make_args(w, a, a.q, y, row_begin, row_end));
+}
+#endif
+
 void i2_gemm(const I2Matrix& w, const Q8Activations& a, float* y, int64_t row_begin, int64_t row_end,
              runtime::IsaLevel isa) {
   TRIT_ASSERT(a.padded_cols == w.padded_cols);
@@ -95,6 +101,10 @@ void i2_gemm(const I2Matrix& w, const Q8Activations& a, float* y, int64_t row_be
       return i2_gemm_avx512(w, a, y, row_begin, row_end);
     case runtime::IsaLevel::kAvx2:
       return i2_gemm_avx2(w, a, y, row_begin, row_end);
+#endif
+#if defined(__aarch64__)
+    case runtime::IsaLevel::kNeon:
+      return i2_gemm_neon(w, a, y, row_begin, row_end);
 #endif
     default:
       return i2_gemm_scalar(w, a, y, row_begin, row_end);

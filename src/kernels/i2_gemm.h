@@ -12,7 +12,7 @@
 namespace trit::kernels {
 
 // The activations of n_tokens tokens quantised once (per token absmax, kernels/bitlinear.h) and laid
-// out for the kernels: natural order, and for AVX-512 also "pair order", where each 64-byte chunk
+// out for the kernels: natural order (scalar, AVX2, NEON), and for AVX-512 also "pair order", where each 64-byte chunk
 // matches one 64-byte load of weights (two blocks' worth of one bit-plane).
 struct Q8Activations {
   int64_t n_tokens = 0;
@@ -38,5 +38,6 @@ void i2_gemm(const I2Matrix& w, const Q8Activations& a, float* y, int64_t row_be
 void i2_gemm_scalar(const I2Matrix& w, const Q8Activations& a, float* y, int64_t row_begin, int64_t row_end);
 void i2_gemm_avx2(const I2Matrix& w, const Q8Activations& a, float* y, int64_t row_begin, int64_t row_end);
 void i2_gemm_avx512(const I2Matrix& w, const Q8Activations& a, float* y, int64_t row_begin, int64_t row_end);
+void i2_gemm_neon(const I2Matrix& w, const Q8Activations& a, float* y, int64_t row_begin, int64_t row_end);
 
 }  // namespace trit::kernels

@@ -1,6 +1,6 @@
 // The plain arguments of the per-level I2 kernels. The SIMD files see only this header (and the
-// intrinsics), so no inline function from a shared header is ever compiled with AVX-512 flags and
-// picked by the linker for code that runs on CPUs without it.
+// intrinsics), so no inline function from a shared header is ever compiled with AVX-512 (or dot-product)
+// flags and picked by the linker for code that runs on CPUs without them.
 #pragma once
 
 #include <cstdint>
@@ -22,5 +22,6 @@ struct I2GemmArgs {
 
 void i2_gemm_avx2_impl(const I2GemmArgs& args);
 void i2_gemm_avx512_impl(const I2GemmArgs& args);
+void i2_gemm_neon_impl(const I2GemmArgs& args);
 
 }  // namespace trit::kernels

@@ -59,6 +59,10 @@ void q8_gemv(const Q8GemvArgs& args, runtime::IsaLevel isa) {
     case runtime::IsaLevel::kAvx2:
       return q8_gemv_avx2(args);
 #endif
+#if defined(__aarch64__)
+    case runtime::IsaLevel::kNeon:
+      return q8_gemv_neon(args);
+#endif
     default:
       return q8_gemv_scalar(args);
   }

@@ -37,6 +37,7 @@ void q8_gemv(const Q8GemvArgs& args, runtime::IsaLevel isa);
 void q8_gemv_scalar(const Q8GemvArgs& args);
 void q8_gemv_avx2(const Q8GemvArgs& args);
 void q8_gemv_avx512(const Q8GemvArgs& args);
+void q8_gemv_neon(const Q8GemvArgs& args);
 // The common ending: fold the 8 lanes (4, 2, 1).
 float fold8(float (&acc)[8]);
 

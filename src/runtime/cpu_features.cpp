@@ -1,10 +1,14 @@
-// CPU feature detection (cpuid through the compiler's builtins) and the active kernel level.
+// CPU feature detection (cpuid through the compiler's builtins on x86-64, the kernel's hwcaps on AArch64)
+// and the active kernel level.
 #include "runtime/cpu_features.h"
 
 #include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#endif
+#if defined(__aarch64__)
+#include <sys/auxv.h>  // getauxval, HWCAP_*
 #endif
 
 #include <atomic>
@@ -50,6 +54,14 @@ CpuFeatures detect() {
   f.avx512vnni = __builtin_cpu_supports("avx512vnni");
   f.avx512vbmi = __builtin_cpu_supports("avx512vbmi");
 #endif
+#if defined(__aarch64__)
+  const unsigned long hwcap = getauxval(AT_HWCAP);
+  const unsigned long hwcap2 = getauxval(AT_HWCAP2);
+  f.asimd = (hwcap & HWCAP_ASIMD) != 0;
+  f.dotprod = (hwcap & HWCAP_ASIMDDP) != 0;
+  f.fp16 = (hwcap & HWCAP_FPHP) != 0 && (hwcap & HWCAP_ASIMDHP) != 0;
+  f.i8mm = (hwcap2 & HWCAP2_I8MM) != 0;
+#endif
   f.n_logical_cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   f.n_physical_cores = count_physical_cores();
   return f;
@@ -64,6 +76,8 @@ bool supports(IsaLevel level) {
       return f.avx2 && f.fma && f.f16c;
     case IsaLevel::kAvx512:
       return supports(IsaLevel::kAvx2) && f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni;
+    case IsaLevel::kNeon:
+      return f.asimd && f.dotprod;
   }
   return false;
 }
@@ -77,8 +91,10 @@ const CpuFeatures& cpu_features() {
   return features;
 }
 
+bool supports_isa(IsaLevel level) { return supports(level); }
+
 IsaLevel best_isa() {
-  for (IsaLevel l : {IsaLevel::kAvx512, IsaLevel::kAvx2})
+  for (IsaLevel l : {IsaLevel::kAvx512, IsaLevel::kAvx2, IsaLevel::kNeon})
     if (supports(l)) return l;
   return IsaLevel::kScalar;
 }
@@ -91,14 +107,16 @@ const char* isa_name(IsaLevel level) {
       return "avx2";
     case IsaLevel::kAvx512:
       return "avx512";
+    case IsaLevel::kNeon:
+      return "neon";
   }
   return "?";
 }
 
 IsaLevel parse_isa(const std::string& name) {
-  for (IsaLevel l : {IsaLevel::kScalar, IsaLevel::kAvx2, IsaLevel::kAvx512})
+  for (IsaLevel l : {IsaLevel::kScalar, IsaLevel::kAvx2, IsaLevel::kAvx512, IsaLevel::kNeon})
     if (name == isa_name(l)) return l;
-  trit::fail("unknown kernel level '{}' (known: scalar, avx2, avx512)", name);
+  trit::fail("unknown kernel level '{}' (known: scalar, avx2, avx512, neon)", name);
 }
 
 void set_active_isa(IsaLevel level) {
@@ -127,6 +145,10 @@ std::string describe_cpu() {
   if (supports(IsaLevel::kAvx512)) features += std::string(features.empty() ? "" : ", ") + "AVX-512 VNNI";
   if (f.avx512vbmi) features += ", VBMI";
   if (supports(IsaLevel::kAvx2)) features += std::string(features.empty() ? "" : ", ") + "AVX2";
+  if (f.asimd) features += std::string(features.empty() ? "" : ", ") + "NEON";
+  if (f.dotprod) features += ", dotprod";
+  if (f.fp16) features += ", fp16";
+  if (f.i8mm) features += ", i8mm";
   if (features.empty()) features = "no SIMD kernels";
   return std::string(isa_name(active_isa())) + " kernels (CPU: " + features + "; " +
          std::to_string(f.n_physical_cores) + " cores, " + std::to_string(f.n_logical_cpus) + " threads)";

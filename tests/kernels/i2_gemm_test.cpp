@@ -26,8 +26,8 @@ tensor::TernaryMatrix random_ternary(int64_t rows, int64_t cols, std::mt19937& r
 
 std::vector<IsaLevel> available_levels() {
   std::vector<IsaLevel> levels = {IsaLevel::kScalar};
-  for (IsaLevel l : {IsaLevel::kAvx2, IsaLevel::kAvx512})
-    if (static_cast<int>(l) <= static_cast<int>(runtime::best_isa())) levels.push_back(l);
+  for (IsaLevel l : {IsaLevel::kAvx2, IsaLevel::kAvx512, IsaLevel::kNeon})
+    if (runtime::supports_isa(l)) levels.push_back(l);
   return levels;
 }
 

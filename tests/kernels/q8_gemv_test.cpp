@@ -43,8 +43,8 @@ TEST(Q8Gemv, EveryLevelIsBitIdenticalAndAccurate) {
         }
         EXPECT_NEAR(want[r], ref, 1e-5 * mag + 1e-6);
       }
-      for (IsaLevel level : {IsaLevel::kAvx2, IsaLevel::kAvx512}) {
-        if (static_cast<int>(level) > static_cast<int>(runtime::best_isa())) continue;
+      for (IsaLevel level : {IsaLevel::kAvx2, IsaLevel::kAvx512, IsaLevel::kNeon}) {
+        if (!runtime::supports_isa(level)) continue;
         std::vector<float> got(rows, -1.0f);
         q8_gemv({w.data(), cols, a.q.data(), a.d.data(), got.data(), 0, rows}, level);
         for (int64_t r = 0; r < rows; ++r) ASSERT_EQ(got[r], want[r]) << runtime::isa_name(level) << " cols " << cols;
