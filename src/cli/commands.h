@@ -15,5 +15,6 @@ void register_serve(CLI::App& app);      // cmd_serve.cpp: the HTTP server
 void register_convert(CLI::App& app);    // cmd_convert.cpp: Hugging Face model folder -> GGUF
 void register_quantize(CLI::App& app);   // cmd_quantize.cpp: convert a GGUF file's weights between types
 void register_pull(CLI::App& app);       // cmd_pull.cpp: download models from the Hugging Face hub
+void register_embed(CLI::App& app);      // cmd_embed.cpp: text embeddings from an embedding model
 
 }  // namespace trit::cli

@@ -31,12 +31,58 @@ constexpr HfArch kArchs[] = {
      "self_attn.attn_sub_norm.weight", "mlp.ffn_sub_norm.weight", false, false, "relu2"},
     {"LlamaForCausalLM", "llama", "Llama3-8B-1.58-100B-tokens, Falcon3-*-1.58bit", nullptr, nullptr, true, true,
      "silu"},
+    // The BitNet embedding models, found by config.json's model_type (as bitnet.cpp's converter does) when
+    // their architectures entry is not one of these.
+    {"Qwen3ForCausalLM", "qwen3", "microsoft/bitnet-embedding-0.6b (model_type qwen3)", nullptr, nullptr, false, false,
+     "silu"},
+    {"Qwen3Model", "qwen3", "bitnet-embedding-0.6b", nullptr, nullptr, false, false, "silu"},
+    {"Gemma3ForCausalLM", "gemma3", "microsoft/bitnet-embedding-270m (model_type gemma3_text)", nullptr, nullptr, false,
+     false, "gelu"},
+    {"Gemma3TextModel", "gemma3", "bitnet-embedding-270m", nullptr, nullptr, false, false, "gelu"},
 };
+
+const HfArch* find_by_model_type(const std::string& model_type) {
+  for (const auto& a : kArchs)
+    if ((model_type == "qwen3" && std::string(a.gguf_arch) == "qwen3") ||
+        (model_type == "gemma3_text" && std::string(a.gguf_arch) == "gemma3"))
+      return &a;
+  return nullptr;
+}
 
 const HfArch* find_hf_arch(const std::string& name) {
   for (const auto& a : kArchs)
     if (name == a.hf_name) return &a;
   return nullptr;
+}
+
+// sentence-transformers' pooling module (modules.json -> <path>/config.json) as llama.cpp's
+// pooling_type; last-token pooling (the embedding models' own) when the folder says nothing.
+int64_t read_pooling(const std::filesystem::path& dir) {
+  std::ifstream in(dir / "modules.json");
+  if (!in) return 3;
+  Json modules;
+  try {
+    modules = Json::parse(in);
+  } catch (const Json::exception& e) {
+    fail("{}: not valid JSON: {}", (dir / "modules.json").string(), e.what());
+  }
+  if (!modules.is_array()) return 3;
+  for (const auto& mod : modules) {
+    if (!mod.is_object() || !mod.value("type", std::string()).ends_with("Pooling")) continue;
+    std::ifstream pin(dir / mod.value("path", std::string()) / "config.json");
+    if (!pin) return 3;
+    Json p;
+    try {
+      p = Json::parse(pin);
+    } catch (const Json::exception& e) {
+      fail("{}: pooling config is not valid JSON: {}", dir.string(), e.what());
+    }
+    if (p.value("pooling_mode_mean_tokens", false)) return 1;
+    if (p.value("pooling_mode_cls_token", false)) return 2;
+    if (p.value("pooling_mode_lasttoken", false)) return 3;
+    fail("{}: the pooling module asks for a pooling trit does not run (mean, cls, lasttoken)", dir.string());
+  }
+  return 3;
 }
 
 }  // namespace
@@ -47,10 +93,42 @@ std::string known_hf_archs() {
   return out;
 }
 
+bool is_embedding_arch(const std::string& gguf_arch) { return gguf_arch == "qwen3" || gguf_arch == "gemma3"; }
+
 std::vector<LayerTensor> HfModel::layer_tensors() const {
-  const HfArch* a = find_hf_arch(hf_arch);
   const int64_t q = n_head * head_dim, kv = n_head_kv * head_dim;
   std::vector<LayerTensor> t;
+  if (embedding) {
+    // bitnet.cpp's convert-bitnet-embedding-to-gguf.py names; Gemma's own norms get + 1, the
+    // BitLinear input norms (<proj>.norm.weight) do not.
+    const bool gemma = gguf_arch == "gemma3";
+    auto norm = [&](const char* hf, const char* gg, int64_t n, bool gemma_norm) {
+      t.push_back({hf, gg, false, 1, n, false, 0, gemma && gemma_norm});
+    };
+    auto proj = [&](const std::string& hf, const std::string& gg, int64_t rows, int64_t cols) {
+      t.push_back({hf + ".weight", gg + ".weight", true, rows, cols, false});
+      t.push_back({hf + ".norm.weight", gg + "_norm_in.weight", false, 1, cols, false});
+    };
+    norm("input_layernorm.weight", "attn_norm.weight", n_embd, true);
+    proj("self_attn.q_proj", "attn_q", q, n_embd);
+    proj("self_attn.k_proj", "attn_k", kv, n_embd);
+    proj("self_attn.v_proj", "attn_v", kv, n_embd);
+    proj("self_attn.o_proj", "attn_output", n_embd, q);
+    norm("self_attn.q_norm.weight", "attn_q_norm.weight", head_dim, true);
+    norm("self_attn.k_norm.weight", "attn_k_norm.weight", head_dim, true);
+    if (gemma) {
+      norm("post_attention_layernorm.weight", "post_attention_norm.weight", n_embd, true);
+      norm("pre_feedforward_layernorm.weight", "ffn_norm.weight", n_embd, true);
+      norm("post_feedforward_layernorm.weight", "post_ffw_norm.weight", n_embd, true);
+    } else {
+      norm("post_attention_layernorm.weight", "ffn_norm.weight", n_embd, false);
+    }
+    proj("mlp.gate_proj", "ffn_gate", n_ff, n_embd);
+    proj("mlp.up_proj", "ffn_up", n_ff, n_embd);
+    proj("mlp.down_proj", "ffn_down", n_embd, n_ff);
+    return t;
+  }
+  const HfArch* a = find_hf_arch(hf_arch);
   t.push_back({"input_layernorm.weight", "attn_norm.weight", false, 1, n_embd, false});
   t.push_back({"self_attn.q_proj.weight", "attn_q.weight", true, q, n_embd, a->permute_qk, n_head});
   t.push_back({"self_attn.k_proj.weight", "attn_k.weight", true, kv, n_embd, a->permute_qk, n_head_kv});
@@ -88,8 +166,12 @@ HfModel read_hf_model(const std::filesystem::path& dir, const std::string& q_pro
     m.hf_arch = c["architectures"][0].get<std::string>();
   }
   const HfArch* a = find_hf_arch(m.hf_arch);
+  if (!a && arch_override.empty() && c.contains("model_type") && c["model_type"].is_string())
+    a = find_by_model_type(c["model_type"].get<std::string>());
   if (!a) fail("{}: architecture '{}' is not supported (trit converts: {})", path, m.hf_arch, known_hf_archs());
+  m.hf_arch = a->hf_name;
   m.gguf_arch = a->gguf_arch;
+  m.embedding = is_embedding_arch(m.gguf_arch);
 
   auto get_int = [&](const char* key, std::optional<int64_t> fallback = std::nullopt) -> int64_t {
     auto it = c.find(key);
@@ -185,9 +267,33 @@ HfModel read_hf_model(const std::filesystem::path& dir, const std::string& q_pro
     const std::string act = it->get<std::string>();
     // 1bitLLM's config says "relu" while its graph (in llama.cpp and bitnet.cpp) uses SiLU: keep the
     // architecture's activation there.
-    if (m.gguf_arch != "bitnet") {
+    if (m.gguf_arch == "gemma3") {
+      // Gemma 3's config names its activation hidden_activation (read below); hidden_act is legacy.
+    } else if (m.gguf_arch != "bitnet") {
       if (act != "silu" && act != "relu2") fail("{}: hidden_act '{}' is not supported (silu, relu2)", path, act);
       m.hidden_act = act;
+    }
+  }
+  if (m.embedding) m.pooling = read_pooling(dir);
+  if (m.gguf_arch == "gemma3") {
+    const std::string act = c.value("hidden_activation", std::string("gelu_pytorch_tanh"));
+    if (act != "gelu_pytorch_tanh" && act != "gelu")
+      fail("{}: hidden_activation '{}' is not supported for Gemma 3 (gelu_pytorch_tanh)", path, act);
+    if (auto it = c.find("query_pre_attn_scalar"); it != c.end() && it->is_number()) {
+      if (!(it->get<double>() > 0.0)) fail("{}: query_pre_attn_scalar is {}, expected > 0", path, it->dump());
+      m.query_pre_attn_scalar = it->get<double>();
+    }
+    // Sliding-window layers: llama.cpp's pattern (every 6th layer global), with their own RoPE base.
+    if (auto it = c.find("sliding_window");
+        it != c.end() && it->is_number_integer() && it->get<int64_t>() > 0 && it->get<int64_t>() < m.n_ctx) {
+      if (auto lt = c.find("layer_types"); lt != c.end() && lt->is_array()) {
+        for (size_t i = 0; i < lt->size(); ++i)
+          if (((*lt)[i] == "sliding_attention") != ((i + 1) % 6 != 0))
+            fail("{}: layer_types[{}] is {}; trit runs Gemma 3's pattern of 5 sliding-window layers then 1 global",
+                 path, i, (*lt)[i].dump());
+      }
+      m.sliding_window = it->get<int64_t>();
+      m.rope_local_base = get_float("rope_local_base_freq", 10000.0);
     }
   }
   return m;

@@ -26,6 +26,7 @@ struct LayerTensor {
   int64_t cols;      // in features (the vector length for norms)
   bool permute_qk;   // q/k rows reordered for ggml's NORM RoPE pairing (llama)
   int64_t permute_heads = 0;
+  bool add_one = false;  // Gemma's (1 + w) RMSNorm gain, stored as w + 1 (as bitnet.cpp's converter does)
 };
 
 struct HfModel {
@@ -39,6 +40,13 @@ struct HfModel {
   std::string hidden_act;                    // silu, relu2 ...
   bool tied = true;                          // no lm_head.weight: the output layer is the embedding
   LinearEncoding encoding = LinearEncoding::kFloat;
+  // BitNet embedding models (bitnet-embedding-0.6b: qwen3, -270m: gemma3): a BitLinear RMSNorm before
+  // every projection (<proj>.norm.weight), per-head Q/K norms, no output layer; see docs/embeddings.md.
+  bool embedding = false;
+  int64_t pooling = 3;                          // llama.cpp's pooling_type: 1 mean, 2 cls, 3 last
+  std::optional<int64_t> sliding_window;        // Gemma 3: every layer but each 6th
+  double rope_local_base = 10000.0;             // Gemma 3's RoPE base on sliding-window layers
+  std::optional<double> query_pre_attn_scalar;  // Gemma 3: attention scaled by 1/sqrt(this)
 
   // The per-layer tensors in GGUF order (llama.cpp's), with their expected shapes.
   std::vector<LayerTensor> layer_tensors() const;
@@ -46,6 +54,10 @@ struct HfModel {
 
 // The architectures, for messages: "BitnetForCausalLM (1bitLLM), BitNetForCausalLM (2B-4T), LlamaForCausalLM ...".
 std::string known_hf_archs();
+
+// Whether a config.json architecture (or model_type, for the embedding models) is a BitNet embedding
+// architecture: the checkpoint must then hold the per-projection norms.
+bool is_embedding_arch(const std::string& gguf_arch);
 
 // Reads config.json of the folder (and, to tell packed from float weights, the dtype of the first
 // layer's q_proj as `q_proj_dtype`). arch_override replaces architectures[0]. Throws trit::Error

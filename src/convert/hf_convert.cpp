@@ -31,6 +31,7 @@ struct Planned {
   uint32_t type_id;
   enum Kind { kEmbedding, kNorm, kLinear } kind;
   int64_t permute_heads = 0;  // > 0: Q/K rows reordered for NORM RoPE
+  bool add_one = false;       // Gemma norm: w + 1
 };
 
 std::string where(const StTensor& t) { return fmt::format("{}: tensor '{}'", t.file ? *t.file : "", t.name); }
@@ -150,22 +151,38 @@ ConvertSummary convert_hf(const ConvertOptions& o) {
     fail("embedding type {} is not supported (f16, bf16, q8_0, f32)", gguf::type_name(o.embed_type_id));
 
   const Checkpoint ckpt = Checkpoint::open(o.hf_dir);
-  const StTensor* q0 = ckpt.find("model.layers.0.self_attn.q_proj.weight");
+  // Tensor names start with "model." (transformers' *ForCausalLM), or not (sentence-transformers' saved
+  // base models, as the embedding models are).
+  std::string pre = "model.";
+  if (!ckpt.find("model.layers.0.self_attn.q_proj.weight") && ckpt.find("layers.0.self_attn.q_proj.weight")) pre = "";
+  const StTensor* q0 = ckpt.find(pre + "layers.0.self_attn.q_proj.weight");
   if (!q0)
     fail("{}: the checkpoint has no 'model.layers.0.self_attn.q_proj.weight'; not a llama-style model", dir_name);
   const HfModel m = read_hf_model(o.hf_dir, q0->dtype, o.arch_override);
+  if (m.embedding && !ckpt.find(pre + "layers.0.self_attn.q_proj.norm.weight"))
+    fail(
+        "{}: a {} checkpoint without per-projection norms ('{}layers.0.self_attn.q_proj.norm.weight') is an ordinary "
+        "model, not a BitNet embedding one; ternarising it would destroy it",
+        dir_name, m.hf_arch, pre);
   tokenizer::Vocab vocab = load_hf_vocab(o.hf_dir, m.n_vocab);
+  if (m.gguf_arch == "qwen3") {
+    // As bitnet.cpp's converter: the sentence end the model was trained to pool is <|endoftext|>, appended.
+    for (int32_t id = 0; id < vocab.n_tokens(); ++id)
+      if (vocab.tokens[static_cast<size_t>(id)] == "<|endoftext|>") vocab.eos_id = id;
+    vocab.add_eos = true;
+  }
 
   // The tensor table.
   std::vector<Planned> plan;
   auto u = [](int64_t v) { return static_cast<uint64_t>(v); };
   plan.push_back({"token_embd.weight",
-                  "model.embed_tokens.weight",
+                  pre + "embed_tokens.weight",
                   {u(m.n_embd), u(m.n_vocab)},
                   o.embed_type_id,
                   Planned::kEmbedding});
-  plan.push_back({"output_norm.weight", "model.norm.weight", {u(m.n_embd)}, kF32, Planned::kNorm});
-  if (!m.tied) {
+  plan.push_back(
+      {"output_norm.weight", pre + "norm.weight", {u(m.n_embd)}, kF32, Planned::kNorm, 0, m.gguf_arch == "gemma3"});
+  if (!m.tied && !m.embedding) {  // embedding models need no output layer (bitnet.cpp skips it too)
     if (!ckpt.find("lm_head.weight"))
       fail("{}: config.json sets tie_word_embeddings false but the checkpoint has no 'lm_head.weight'", dir_name);
     plan.push_back(
@@ -175,10 +192,11 @@ ConvertSummary convert_hf(const ConvertOptions& o) {
   for (int64_t i = 0; i < m.n_layer; ++i) {
     for (const auto& t : layer) {
       Planned p{fmt::format("blk.{}.{}", i, t.gguf),
-                fmt::format("model.layers.{}.{}", i, t.hf),
+                fmt::format("{}layers.{}.{}", pre, i, t.hf),
                 {},
                 kF32,
                 t.linear ? Planned::kLinear : Planned::kNorm};
+      p.add_one = t.add_one;
       if (t.linear) {
         p.shape = {u(t.cols), u(t.rows)};
         p.type_id = o.type_id;
@@ -203,7 +221,7 @@ ConvertSummary convert_hf(const ConvertOptions& o) {
   std::vector<std::string> unused;
   for (const auto& name : ckpt.names()) {
     if (used.count(name)) continue;
-    if (name.ends_with(".rotary_emb.inv_freq") || (m.tied && name == "lm_head.weight")) continue;
+    if (name.ends_with(".rotary_emb.inv_freq") || ((m.tied || m.embedding) && name == "lm_head.weight")) continue;
     unused.push_back(name);
   }
   if (!unused.empty())
@@ -255,8 +273,15 @@ ConvertSummary convert_hf(const ConvertOptions& o) {
     w.add(a + "rope.scaling.type", gguf::Value(std::string("linear")));
     w.add(a + "rope.scaling.factor", gguf::Value(static_cast<float>(*m.rope_linear_factor)));
   }
-  const bool default_act = (m.gguf_arch == "bitnet-b1.58") == (m.hidden_act == "relu2");
+  const bool default_act = m.gguf_arch == "gemma3" || (m.gguf_arch == "bitnet-b1.58") == (m.hidden_act == "relu2");
   if (!default_act) w.add(a + "hidden_activation", gguf::Value(m.hidden_act));
+  if (m.embedding) w.add(a + "pooling_type", u32(m.pooling));
+  if (m.sliding_window) {
+    w.add(a + "attention.sliding_window", u32(*m.sliding_window));
+    w.add(a + "rope.freq_base_swa", gguf::Value(static_cast<float>(m.rope_local_base)));
+  }
+  if (m.query_pre_attn_scalar)
+    w.add(a + "attention.query_pre_attn_scalar", gguf::Value(static_cast<float>(*m.query_pre_attn_scalar)));
   vocab.write_gguf(w);
   for (const auto& p : plan) w.add_tensor(p.gguf_name, p.shape, p.type_id);
 
@@ -288,7 +313,10 @@ ConvertSummary convert_hf(const ConvertOptions& o) {
     std::vector<uint8_t> bytes;
     if (p.kind == Planned::kNorm) {
       check_vector(t, static_cast<int64_t>(p.shape[0]));
-      bytes = tensor::quantize(kF32, read_floats(t), p.shape);
+      std::vector<float> v = read_floats(t);
+      if (p.add_one)
+        for (float& x : v) x += 1.0f;
+      bytes = tensor::quantize(kF32, v, p.shape);
     } else {
       const tensor::TernaryMatrix tm = load_linear(ckpt, m, p);
       if (tensor::is_ternary(p.type_id)) {

@@ -18,7 +18,17 @@ void softmax(float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
+float gelu_tanh(float x) {
+  constexpr float kSqrt2OverPi = 0.7978845608028654f;
+  constexpr float kCoef = 0.044715f;
+  return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * x * (1.0f + kCoef * x * x)));
+}
+
 void gated_activation(float* gate, const float* up, int64_t n, FfnActivation act) {
+  if (act == FfnActivation::kGeluTanh) {
+    for (int64_t i = 0; i < n; ++i) gate[i] = gelu_tanh(gate[i]) * up[i];
+    return;
+  }
   for (int64_t i = 0; i < n; ++i) {
     const float g = gate[i];
     const float a = act == FfnActivation::kSilu ? g / (1.0f + std::exp(-g)) : (g > 0.0f ? g * g : 0.0f);

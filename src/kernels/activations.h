@@ -11,7 +11,10 @@ void softmax(float* x, int64_t n);
 // Gated FFN: gate[i] = act(gate[i]) * up[i].
 //   SiLU: x / (1 + e^-x)       (LLaMA, 1bitLLM bitnet_b1_58)
 //   ReLU²: max(x, 0)^2         (BitNet-b1.58-2B-4T)
-enum class FfnActivation { kSilu, kReluSqr };
+//   GELU (tanh approximation): x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))
+//                              (Gemma 3: HF's gelu_pytorch_tanh, ggml's gelu)
+enum class FfnActivation { kSilu, kReluSqr, kGeluTanh };
+float gelu_tanh(float x);
 void gated_activation(float* gate, const float* up, int64_t n, FfnActivation act);
 
 }  // namespace trit::kernels

@@ -34,6 +34,12 @@ const std::vector<DummyShape>& dummy_shapes() {
       {"2B-4T", "bitnet-b1.58", 2560, 6912, 30, 20, 5, 128256, 4096, 500000.0},  // microsoft/bitnet-b1.58-2B-4T
       {"llama3-8B", "llama", 4096, 14336, 32, 32, 8, 128256, 8192, 500000.0},    // HF1BitLLM/Llama3-8B-1.58-100B-tokens
       {"tiny", "bitnet", 256, 512, 2, 4, 2, 512, 256, 10000.0},                  // tests
+      // microsoft/bitnet-embedding-0.6b (Qwen3) and -270m (Gemma 3), and small shapes of both for tests
+      // (head_dim differs from n_embd / n_head, as in the real ones).
+      {"embed-0.6B", "qwen3", 1024, 3072, 28, 16, 8, 151936, 32768, 1000000.0, 128, 1e-6},
+      {"embed-270M", "gemma3", 640, 2048, 18, 4, 1, 262144, 32768, 10000.0, 256, 1e-6},
+      {"embed-qwen3-tiny", "qwen3", 256, 512, 2, 4, 2, 512, 512, 1000000.0, 128, 1e-6},
+      {"embed-gemma3-tiny", "gemma3", 256, 512, 2, 4, 1, 512, 512, 10000.0, 128, 1e-6},
   };
   return shapes;
 }
@@ -103,8 +109,13 @@ void write_dummy_model(const DummyOptions& o) {
   if (!tensor::is_encodable(o.type_id)) trit::fail("type {} cannot be written", gguf::type_name(o.type_id));
   tokenizer::Vocab vocab = o.vocab ? *o.vocab : synthetic_vocab(s.n_vocab);
   const int64_t n_vocab = vocab.n_tokens();
-  const int64_t head_dim = s.n_embd / s.n_head;
+  const int64_t head_dim = s.head_dim ? s.head_dim : s.n_embd / s.n_head;
+  const int64_t n_embd_q = head_dim * s.n_head;
   const int64_t n_embd_kv = head_dim * s.n_head_kv;
+  // The embedding architectures as bitnet.cpp's convert-bitnet-embedding-to-gguf.py writes them:
+  // per-projection input norms, last-token pooling, no output.weight.
+  const bool embedding = s.arch == "qwen3" || s.arch == "gemma3";
+  if (embedding && !o.vocab) vocab.add_eos = true;  // last-token pooling reads the appended EOS
 
   gguf::Writer w(o.path);
   const std::string p = s.arch + ".";
@@ -120,7 +131,13 @@ void write_dummy_model(const DummyOptions& o) {
   w.add(p + "rope.freq_base", gguf::Value(static_cast<float>(s.rope_base)));
   w.add(p + "attention.head_count", gguf::Value(static_cast<uint32_t>(s.n_head)));
   w.add(p + "attention.head_count_kv", gguf::Value(static_cast<uint32_t>(s.n_head_kv)));
-  w.add(p + "attention.layer_norm_rms_epsilon", gguf::Value(1e-5f));
+  w.add(p + "attention.layer_norm_rms_epsilon", gguf::Value(static_cast<float>(s.rms_eps)));
+  if (s.head_dim) {
+    w.add(p + "attention.key_length", gguf::Value(static_cast<uint32_t>(head_dim)));
+    w.add(p + "attention.value_length", gguf::Value(static_cast<uint32_t>(head_dim)));
+  }
+  if (s.sliding_window) w.add(p + "attention.sliding_window", gguf::Value(static_cast<uint32_t>(s.sliding_window)));
+  if (embedding) w.add(p + "pooling_type", gguf::Value(static_cast<uint32_t>(Pooling::kLast)));
   vocab.write_gguf(w);
 
   // The tensor table, in llama.cpp's order.
@@ -133,17 +150,35 @@ void write_dummy_model(const DummyOptions& o) {
   plan.push_back({"output_norm.weight", {u(s.n_embd)}, 0, PlannedTensor::kNorm});
   for (int64_t i = 0; i < s.n_layer; ++i) {
     const std::string b = fmt::format("blk.{}.", i);
-    plan.push_back({b + "attn_norm.weight", {u(s.n_embd)}, 0, PlannedTensor::kNorm});
-    plan.push_back({b + "attn_q.weight", {u(s.n_embd), u(s.n_embd)}, o.type_id, PlannedTensor::kLinear});
+    auto norm = [&](const std::string& name, int64_t n) {
+      plan.push_back({b + name + ".weight", {u(n)}, 0, PlannedTensor::kNorm});
+    };
+    norm("attn_norm", s.n_embd);
+    plan.push_back({b + "attn_q.weight", {u(s.n_embd), u(n_embd_q)}, o.type_id, PlannedTensor::kLinear});
     plan.push_back({b + "attn_k.weight", {u(s.n_embd), u(n_embd_kv)}, o.type_id, PlannedTensor::kLinear});
     plan.push_back({b + "attn_v.weight", {u(s.n_embd), u(n_embd_kv)}, o.type_id, PlannedTensor::kLinear});
-    plan.push_back({b + "attn_output.weight", {u(s.n_embd), u(s.n_embd)}, o.type_id, PlannedTensor::kLinear});
-    if (traits->sub_norms) plan.push_back({b + "attn_sub_norm.weight", {u(s.n_embd)}, 0, PlannedTensor::kNorm});
-    plan.push_back({b + "ffn_norm.weight", {u(s.n_embd)}, 0, PlannedTensor::kNorm});
+    plan.push_back({b + "attn_output.weight", {u(n_embd_q), u(s.n_embd)}, o.type_id, PlannedTensor::kLinear});
+    if (traits->sub_norms) norm("attn_sub_norm", n_embd_q);
+    if (traits->qk_norm) {
+      norm("attn_q_norm", head_dim);
+      norm("attn_k_norm", head_dim);
+    }
+    if (embedding) {
+      for (const char* name : {"attn_q_norm_in", "attn_k_norm_in", "attn_v_norm_in"}) norm(name, s.n_embd);
+      norm("attn_output_norm_in", n_embd_q);
+    }
+    if (traits->post_norms) norm("post_attention_norm", s.n_embd);
+    norm("ffn_norm", s.n_embd);
     plan.push_back({b + "ffn_gate.weight", {u(s.n_embd), u(s.n_ff)}, o.type_id, PlannedTensor::kLinear});
     plan.push_back({b + "ffn_up.weight", {u(s.n_embd), u(s.n_ff)}, o.type_id, PlannedTensor::kLinear});
     plan.push_back({b + "ffn_down.weight", {u(s.n_ff), u(s.n_embd)}, o.type_id, PlannedTensor::kLinear});
-    if (traits->sub_norms) plan.push_back({b + "ffn_sub_norm.weight", {u(s.n_ff)}, 0, PlannedTensor::kNorm});
+    if (traits->sub_norms) norm("ffn_sub_norm", s.n_ff);
+    if (embedding) {
+      norm("ffn_gate_norm_in", s.n_embd);
+      norm("ffn_up_norm_in", s.n_embd);
+      norm("ffn_down_norm_in", s.n_ff);
+    }
+    if (traits->post_norms) norm("post_ffw_norm", s.n_embd);
   }
   for (const auto& t : plan) {
     const bool lut = t.type_id == static_cast<uint32_t>(gguf::GgmlType::TL1) ||

@@ -1,5 +1,6 @@
 // Models with random ternary weights in the real file format, for tests, demos and benchmarks:
-// the shapes of bitnet.cpp's dummy generator plus the exact shapes of the released BitNet models.
+// the shapes of bitnet.cpp's dummy generator plus the exact shapes of the released BitNet models
+// (the embedding models "embed-0.6B" and "embed-270M" as bitnet.cpp's embedding converter writes them).
 // Written streaming, one tensor at a time, so the largest shapes need little memory.
 #pragma once
 
@@ -17,6 +18,9 @@ struct DummyShape {
   std::string arch;  // general.architecture
   int64_t n_embd, n_ff, n_layer, n_head, n_head_kv, n_vocab, n_ctx;
   double rope_base;
+  int64_t head_dim = 0;  // 0: n_embd / n_head; otherwise written as attention.key_length/value_length
+  double rms_eps = 1e-5;
+  int64_t sliding_window = 0;  // written as attention.sliding_window when set (gemma3)
 };
 
 const std::vector<DummyShape>& dummy_shapes();

@@ -3,6 +3,9 @@
 //   per layer:  h = x + Wo · subnorm?(attention(rope(Wq·n(x)), rope(Wk·n(x)), Wv·n(x)))      n = RMSNorm
 //               x = h + Wdown · subnorm?(act(Wgate·n(h)) * Wup·n(h))
 //   logits = Wout · n(x)
+// with the Qwen3 / Gemma 3 additions (hparams.h): per-head Q/K norms before RoPE, Gemma's scaled
+// embeddings and post-norms, sliding-window layers, and the embedding models' RMSNorm before every
+// projection (W · n_in(input)). embed() pools n(x) instead of computing logits.
 // over the rows of several sequences at once: every per-row step is independent of the other rows, so
 // batching changes no sequence's numbers.
 #include "model/forward.h"
@@ -10,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 
 #include "kernels/activations.h"
 #include "kernels/bitlinear.h"
@@ -25,6 +29,11 @@ namespace trit::model {
 namespace {
 
 float round_f16(float x) { return tensor::f16_to_f32(tensor::f32_to_f16(x)); }
+
+// Sliding window: the query at position n_keys - 1 sees only the last `window` keys (itself included).
+void mask_outside_window(float* scores, int64_t n_keys, int64_t window) {
+  for (int64_t p = 0; p < n_keys - window; ++p) scores[p] = -std::numeric_limits<float>::infinity();
+}
 
 // Scratch for one (sequence, head) attention job.
 struct HeadScratch {
@@ -43,7 +52,8 @@ void Forward::attention(int64_t layer, std::span<const Segment> segments, const 
   const int64_t group = h.n_head / h.n_head_kv;
   const int64_t hd = h.head_dim;
   const int64_t ld = h.n_embd_kv();
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const float scale = h.attn_scale > 0.0f ? h.attn_scale : 1.0f / std::sqrt(static_cast<float>(hd));
+  const int64_t window = h.is_swa_layer(layer) ? h.n_swa : 0;  // keys before n_keys - window are masked
   const runtime::IsaLevel isa = runtime::active_isa();
   const int64_t n_jobs = static_cast<int64_t>(segments.size()) * h.n_head;
   pool_.parallel_for(n_jobs, [&](int64_t j0, int64_t j1) {
@@ -87,6 +97,7 @@ void Forward::attention(int64_t layer, std::span<const Segment> segments, const 
         if (f16 && seg.n_tokens == 1) {
           kernels::f16_gemv({cache.keys_f16(layer) + kv_off, hd, query, scores, 0, n_keys, ld}, isa);
           for (int64_t p = 0; p < n_keys; ++p) scores[p] *= scale;
+          if (window) mask_outside_window(scores, n_keys, window);
           kernels::softmax(scores, n_keys);
           for (int64_t p = 0; p < n_keys; ++p) scores[p] = round_f16(scores[p]);
           kernels::f16_gemv({cache.values_f16(layer) + kv_off * v_stride, n_keys, scores, oh, 0, hd, v_stride}, isa);
@@ -98,6 +109,7 @@ void Forward::attention(int64_t layer, std::span<const Segment> segments, const 
         const int64_t stride = f16 ? hd : ld;
         kernels::f32_gemv({kf, hd, query, scores, 0, n_keys, stride}, isa);
         for (int64_t p = 0; p < n_keys; ++p) scores[p] *= scale;
+        if (window) mask_outside_window(scores, n_keys, window);
         kernels::softmax(scores, n_keys);
         // P·V as a sum of value rows (every lane independent: vectorises, same result at every level).
         std::fill(oh, oh + hd, 0.0f);
@@ -111,13 +123,14 @@ void Forward::attention(int64_t layer, std::span<const Segment> segments, const 
   });
 }
 
-std::vector<std::span<const float>> Forward::eval(std::span<const SequenceInput> batch) {
+void Forward::run_layers(std::span<const SequenceInput> batch) {
   const HParams& h = model_.hparams();
   const Weights& w = model_.weights();
   if (batch.empty()) trit::fail("no tokens to evaluate");
 
   // Validate everything before touching any cache, then lay the sequences out as rows.
-  std::vector<Segment> segments;
+  std::vector<Segment>& segments = segments_;
+  segments.clear();
   int64_t n = 0;
   for (const SequenceInput& in : batch) {
     TRIT_ASSERT(in.cache != nullptr);
@@ -139,16 +152,28 @@ std::vector<std::span<const float>> Forward::eval(std::span<const SequenceInput>
   }
 
   const int64_t d = h.n_embd;
-  std::vector<float> x(n * d), xn(n * d), q(n * h.n_embd_q()), k(n * h.n_embd_kv()), v(n * h.n_embd_kv()),
-      att(n * h.n_embd_q()), o(n * d), gate(n * h.n_ff), up(n * h.n_ff);
+  const int64_t hd_q = h.n_embd_q(), hd_kv = h.n_embd_kv();
+  const bool norm_in = !w.layers.empty() && w.layers[0].has_norm_in();
+  std::vector<float>& x = x_;
+  x.assign(static_cast<size_t>(n * d), 0.0f);
+  std::vector<float> xn(n * d), q(n * hd_q), k(n * hd_kv), v(n * hd_kv), att(n * hd_q), o(n * d), gate(n * h.n_ff),
+      up(n * h.n_ff);
+  std::vector<float> xa(norm_in ? n * d : 0), xb(norm_in ? n * d : 0);  // per-projection normed inputs
   {
     int64_t r = 0;
     for (const SequenceInput& in : batch)
       for (int32_t id : in.tokens) w.token_embd.row(id, x.data() + (r++) * d);
   }
+  if (h.traits.embd_scale) {
+    const float s = std::sqrt(static_cast<float>(d));
+    for (float& e : x) e *= s;
+  }
 
   kernels::RopeParams rope = h.rope;
   if (!w.rope_freqs.empty()) rope.freq_factors = w.rope_freqs.data();
+  kernels::RopeParams rope_swa = rope;
+  rope_swa.freq_base = h.rope_freq_base_swa;
+  rope_swa.freq_scale = 1.0f;
 
   // Per-row work, spread over the threads for a batch.
   auto per_row = [&](const std::function<void(int64_t)>& fn) {
@@ -157,43 +182,81 @@ std::vector<std::span<const float>> Forward::eval(std::span<const SequenceInput>
       for (int64_t r = r0; r < r1; ++r) fn(r);
     });
   };
+  auto norm_rows = [&](const float* in, const std::vector<float>& weight, float* out, int64_t width) {
+    per_row([&](int64_t r) { kernels::rms_norm(in + r * width, weight.data(), out + r * width, width, h.rms_eps); });
+  };
 
   for (int64_t l = 0; l < h.n_layer; ++l) {
     const LayerWeights& lw = w.layers[l];
+    const kernels::RopeParams& layer_rope = h.is_swa_layer(l) ? rope_swa : rope;
     // Attention block.
-    per_row(
-        [&](int64_t r) { kernels::rms_norm(x.data() + r * d, lw.attn_norm.data(), xn.data() + r * d, d, h.rms_eps); });
-    forward_shared_input({{&lw.wq, q.data()}, {&lw.wk, k.data()}, {&lw.wv, v.data()}}, xn.data(), n, pool_);
+    norm_rows(x.data(), lw.attn_norm, xn.data(), d);
+    if (lw.has_norm_in()) {  // each projection normalises its own input
+      per_row([&](int64_t r) {
+        const float* in = xn.data() + r * d;
+        kernels::rms_norm(in, lw.q_norm_in.data(), xa.data() + r * d, d, h.rms_eps);
+        kernels::rms_norm(in, lw.k_norm_in.data(), xb.data() + r * d, d, h.rms_eps);
+        kernels::rms_norm(in, lw.v_norm_in.data(), xn.data() + r * d, d, h.rms_eps);
+      });
+      lw.wq.forward(xa.data(), n, q.data(), pool_);
+      lw.wk.forward(xb.data(), n, k.data(), pool_);
+      lw.wv.forward(xn.data(), n, v.data(), pool_);
+    } else {
+      forward_shared_input({{&lw.wq, q.data()}, {&lw.wk, k.data()}, {&lw.wv, v.data()}}, xn.data(), n, pool_);
+    }
     per_row([&](int64_t r) {
       const Segment& seg = segments[row_segment[r]];
       const int64_t pos = seg.n_past + (r - seg.first_row);
-      for (int64_t hd = 0; hd < h.n_head; ++hd) kernels::rope(q.data() + r * h.n_embd_q() + hd * h.head_dim, pos, rope);
-      for (int64_t hd = 0; hd < h.n_head_kv; ++hd)
-        kernels::rope(k.data() + r * h.n_embd_kv() + hd * h.head_dim, pos, rope);
-      seg.cache->store(l, pos, k.data() + r * h.n_embd_kv(), v.data() + r * h.n_embd_kv());
+      float* qr = q.data() + r * hd_q;
+      float* kr = k.data() + r * hd_kv;
+      if (h.traits.qk_norm) {
+        for (int64_t hd = 0; hd < h.n_head; ++hd)
+          kernels::rms_norm(qr + hd * h.head_dim, lw.attn_q_norm.data(), qr + hd * h.head_dim, h.head_dim, h.rms_eps);
+        for (int64_t hd = 0; hd < h.n_head_kv; ++hd)
+          kernels::rms_norm(kr + hd * h.head_dim, lw.attn_k_norm.data(), kr + hd * h.head_dim, h.head_dim, h.rms_eps);
+      }
+      for (int64_t hd = 0; hd < h.n_head; ++hd) kernels::rope(qr + hd * h.head_dim, pos, layer_rope);
+      for (int64_t hd = 0; hd < h.n_head_kv; ++hd) kernels::rope(kr + hd * h.head_dim, pos, layer_rope);
+      seg.cache->store(l, pos, kr, v.data() + r * hd_kv);
     });
     attention(l, segments, q.data(), att.data());
-    if (h.traits.sub_norms)
-      per_row([&](int64_t r) {
-        kernels::rms_norm(att.data() + r * h.n_embd_q(), lw.attn_sub_norm.data(), att.data() + r * h.n_embd_q(),
-                          h.n_embd_q(), h.rms_eps);
-      });
+    if (h.traits.sub_norms) norm_rows(att.data(), lw.attn_sub_norm, att.data(), hd_q);
+    if (lw.has_norm_in()) norm_rows(att.data(), lw.o_norm_in, att.data(), hd_q);
     lw.wo.forward(att.data(), n, o.data(), pool_);
+    if (h.traits.post_norms) norm_rows(o.data(), lw.post_attn_norm, o.data(), d);
     for (int64_t i = 0; i < n * d; ++i) x[i] += o[i];
 
     // Feed-forward block.
-    per_row(
-        [&](int64_t r) { kernels::rms_norm(x.data() + r * d, lw.ffn_norm.data(), xn.data() + r * d, d, h.rms_eps); });
-    forward_shared_input({{&lw.ffn_gate, gate.data()}, {&lw.ffn_up, up.data()}}, xn.data(), n, pool_);
+    norm_rows(x.data(), lw.ffn_norm, xn.data(), d);
+    if (lw.has_norm_in()) {
+      per_row([&](int64_t r) {
+        kernels::rms_norm(xn.data() + r * d, lw.gate_norm_in.data(), xa.data() + r * d, d, h.rms_eps);
+        kernels::rms_norm(xn.data() + r * d, lw.up_norm_in.data(), xn.data() + r * d, d, h.rms_eps);
+      });
+      lw.ffn_gate.forward(xa.data(), n, gate.data(), pool_);
+      lw.ffn_up.forward(xn.data(), n, up.data(), pool_);
+    } else {
+      forward_shared_input({{&lw.ffn_gate, gate.data()}, {&lw.ffn_up, up.data()}}, xn.data(), n, pool_);
+    }
     per_row([&](int64_t r) {
       float* g = gate.data() + r * h.n_ff;
       kernels::gated_activation(g, up.data() + r * h.n_ff, h.n_ff, h.ffn_act);
       if (h.traits.sub_norms) kernels::rms_norm(g, lw.ffn_sub_norm.data(), g, h.n_ff, h.rms_eps);
+      if (lw.has_norm_in()) kernels::rms_norm(g, lw.down_norm_in.data(), g, h.n_ff, h.rms_eps);
     });
     lw.ffn_down.forward(gate.data(), n, o.data(), pool_);
+    if (h.traits.post_norms) norm_rows(o.data(), lw.post_ffw_norm, o.data(), d);
     for (int64_t i = 0; i < n * d; ++i) x[i] += o[i];
   }
   for (const Segment& seg : segments) seg.cache->advance(seg.n_tokens);
+}
+
+std::vector<std::span<const float>> Forward::eval(std::span<const SequenceInput> batch) {
+  const HParams& h = model_.hparams();
+  const Weights& w = model_.weights();
+  run_layers(batch);
+  const std::vector<Segment>& segments = segments_;
+  const int64_t d = h.n_embd;
 
   // Output: per sequence the last row's logits, or every row's; gathered so the output matrix is read once.
   std::vector<int64_t> out_rows;
@@ -203,8 +266,9 @@ std::vector<std::span<const float>> Forward::eval(std::span<const SequenceInput>
     for (int64_t r = first; r < segments[s].first_row + segments[s].n_tokens; ++r) out_rows.push_back(r);
   }
   const int64_t n_out = static_cast<int64_t>(out_rows.size());
+  std::vector<float> xn(static_cast<size_t>(n_out * d));
   for (int64_t i = 0; i < n_out; ++i)
-    kernels::rms_norm(x.data() + out_rows[i] * d, w.output_norm.data(), xn.data() + i * d, d, h.rms_eps);
+    kernels::rms_norm(x_.data() + out_rows[i] * d, w.output_norm.data(), xn.data() + i * d, d, h.rms_eps);
   logits_.resize(static_cast<size_t>(n_out * h.n_vocab));
   w.output.forward(xn.data(), n_out, logits_.data(), pool_);
 
@@ -214,6 +278,42 @@ std::vector<std::span<const float>> Forward::eval(std::span<const SequenceInput>
     const int64_t rows = batch[s].all_logits ? segments[s].n_tokens : 1;
     result.emplace_back(logits_.data() + offset * h.n_vocab, static_cast<size_t>(rows * h.n_vocab));
     offset += rows;
+  }
+  return result;
+}
+
+std::vector<std::span<const float>> Forward::embed(std::span<const SequenceInput> batch, bool normalize) {
+  const HParams& h = model_.hparams();
+  const Weights& w = model_.weights();
+  run_layers(batch);
+  const int64_t d = h.n_embd;
+  const Pooling pooling = h.pooling == Pooling::kNone ? Pooling::kLast : h.pooling;
+  embeddings_.assign(segments_.size() * static_cast<size_t>(d), 0.0f);
+  std::vector<float> row(static_cast<size_t>(d));
+  std::vector<double> sum(static_cast<size_t>(d));
+  std::vector<std::span<const float>> result;
+  for (size_t s = 0; s < segments_.size(); ++s) {
+    const Segment& seg = segments_[s];
+    float* out = embeddings_.data() + s * d;
+    if (pooling == Pooling::kMean) {
+      std::fill(sum.begin(), sum.end(), 0.0);
+      for (int64_t t = 0; t < seg.n_tokens; ++t) {
+        kernels::rms_norm(x_.data() + (seg.first_row + t) * d, w.output_norm.data(), row.data(), d, h.rms_eps);
+        for (int64_t i = 0; i < d; ++i) sum[i] += row[i];
+      }
+      for (int64_t i = 0; i < d; ++i) out[i] = static_cast<float>(sum[i] / static_cast<double>(seg.n_tokens));
+    } else {
+      const int64_t r = pooling == Pooling::kCls ? seg.first_row : seg.first_row + seg.n_tokens - 1;
+      kernels::rms_norm(x_.data() + r * d, w.output_norm.data(), out, d, h.rms_eps);
+    }
+    if (normalize) {
+      double ss = 0.0;
+      for (int64_t i = 0; i < d; ++i) ss += static_cast<double>(out[i]) * out[i];
+      const double norm = std::sqrt(ss);
+      const float inv = norm > 0.0 ? static_cast<float>(1.0 / norm) : 0.0f;
+      for (int64_t i = 0; i < d; ++i) out[i] *= inv;
+    }
+    result.emplace_back(out, static_cast<size_t>(d));
   }
   return result;
 }

@@ -16,7 +16,7 @@ namespace trit::model {
 struct SequenceInput {
   KvCache* cache;                   // appended to: the tokens go at positions cache->n_past()..
   std::span<const int32_t> tokens;  // at least one
-  bool all_logits = false;          // logits of every token, not just the last
+  bool all_logits = false;          // logits of every token, not just the last (eval only)
 };
 
 class Forward {
@@ -29,6 +29,14 @@ class Forward {
   // any cache) when a cache would overflow or a token id is out of range.
   std::vector<std::span<const float>> eval(std::span<const SequenceInput> batch);
 
+  // For embedding models: runs every sequence's tokens as eval does and returns, per sequence, one
+  // vector of n_embd floats: the final hidden states (after output_norm) of this call's tokens pooled
+  // as the file's <arch>.pooling_type says (last token when it says none; mean and cls pool over this
+  // call's tokens only, so give each input whole, from an empty cache), then divided by their L2 norm
+  // when `normalize`. Each sequence's vector is exactly what it would get alone. The spans stay valid
+  // until the next call; throws as eval does.
+  std::vector<std::span<const float>> embed(std::span<const SequenceInput> batch, bool normalize = true);
+
   const Model& model() const { return model_; }
   runtime::ThreadPool& pool() { return pool_; }
 
@@ -38,10 +46,16 @@ class Forward {
     int64_t first_row, n_tokens, n_past;
   };
   void attention(int64_t layer, std::span<const Segment> segments, const float* q, float* out);
+  // Validates the batch, lays its sequences out as rows and runs every block over them: leaves the
+  // final hidden states (before output_norm) in x_ and the layout in segments_.
+  void run_layers(std::span<const SequenceInput> batch);
 
   const Model& model_;
   runtime::ThreadPool pool_;
+  std::vector<Segment> segments_;
+  std::vector<float> x_;
   std::vector<float> logits_;
+  std::vector<float> embeddings_;
 };
 
 }  // namespace trit::model

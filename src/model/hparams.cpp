@@ -2,6 +2,7 @@
 #include "model/hparams.h"
 
 #include <array>
+#include <cmath>
 
 #include "gguf/reader.h"
 #include "runtime/error.h"
@@ -12,11 +13,14 @@ namespace {
 using kernels::FfnActivation;
 using kernels::RopeStyle;
 
-constexpr std::array<ArchTraits, 4> kArchs = {{
+constexpr std::array<ArchTraits, 6> kArchs = {{
     {"bitnet", true, FfnActivation::kSilu, RopeStyle::kNeox},
     {"bitnet-b1.58", true, FfnActivation::kReluSqr, RopeStyle::kNeox},
     {"bitnet-25", true, FfnActivation::kReluSqr, RopeStyle::kNeox},
     {"llama", false, FfnActivation::kSilu, RopeStyle::kNorm},
+    {"qwen3", false, FfnActivation::kSilu, RopeStyle::kNeox, /*qk_norm=*/true},
+    {"gemma3", false, FfnActivation::kGeluTanh, RopeStyle::kNeox, /*qk_norm=*/true, /*post_norms=*/true,
+     /*embd_scale=*/true, /*swa_pattern=*/6},
 }};
 
 int64_t positive(const gguf::Reader& r, const std::string& key, int64_t value) {
@@ -95,8 +99,26 @@ HParams HParams::from_gguf(const gguf::Reader& r) {
       h.ffn_act = FfnActivation::kSilu;
     else if (*act == "relu2" || *act == "relu_sqr")
       h.ffn_act = FfnActivation::kReluSqr;
+    else if (*act == "gelu" || *act == "gelu_pytorch_tanh")
+      h.ffn_act = FfnActivation::kGeluTanh;
     else
-      trit::fail("{}: {}hidden_activation '{}' is not supported (silu, relu2)", r.name(), p, *act);
+      trit::fail("{}: {}hidden_activation '{}' is not supported (silu, relu2, gelu)", r.name(), p, *act);
+  }
+
+  // Attention scale (Gemma 3: 1/sqrt(query_pre_attn_scalar), which is head_dim in the released models),
+  // sliding window, pooling.
+  if (auto s = r.find_float(p + "attention.query_pre_attn_scalar")) {
+    if (!(*s > 0.0)) trit::fail("{}: {}attention.query_pre_attn_scalar is {}, expected > 0", r.name(), p, *s);
+    h.attn_scale = static_cast<float>(1.0 / std::sqrt(*s));
+  }
+  if (auto swa = r.find_int(p + "attention.sliding_window"); swa && *swa > 0 && traits->swa_pattern > 0) {
+    h.n_swa = positive(r, p + "attention.sliding_window", *swa);
+    h.rope_freq_base_swa = static_cast<float>(r.find_float(p + "rope.freq_base_swa").value_or(10000.0));
+  }
+  if (auto pool = r.find_int(p + "pooling_type")) {
+    if (*pool < 0 || *pool > 3)
+      trit::fail("{}: {}pooling_type {} is not supported (0 none, 1 mean, 2 cls, 3 last)", r.name(), p, *pool);
+    h.pooling = static_cast<Pooling>(*pool);
   }
 
   // The vocabulary size: the token list is the authority, <arch>.vocab_size must agree when present.

@@ -201,6 +201,24 @@ Weights Weights::load(gguf::Reader& r, const HParams& h, bool show_progress, boo
       l.attn_sub_norm = b.vector(p + "attn_sub_norm.weight", h.n_embd_q());
       l.ffn_sub_norm = b.vector(p + "ffn_sub_norm.weight", h.n_ff);
     }
+    if (h.traits.qk_norm) {
+      l.attn_q_norm = b.vector(p + "attn_q_norm.weight", h.head_dim);
+      l.attn_k_norm = b.vector(p + "attn_k_norm.weight", h.head_dim);
+    }
+    if (h.traits.post_norms) {
+      l.post_attn_norm = b.vector(p + "post_attention_norm.weight", h.n_embd);
+      l.post_ffw_norm = b.vector(p + "post_ffw_norm.weight", h.n_embd);
+    }
+    // The embedding models' per-projection input norms: all seven or none.
+    if (r.find_tensor(p + "attn_q_norm_in.weight")) {
+      l.q_norm_in = b.vector(p + "attn_q_norm_in.weight", h.n_embd);
+      l.k_norm_in = b.vector(p + "attn_k_norm_in.weight", h.n_embd);
+      l.v_norm_in = b.vector(p + "attn_v_norm_in.weight", h.n_embd);
+      l.o_norm_in = b.vector(p + "attn_output_norm_in.weight", h.n_embd_q());
+      l.gate_norm_in = b.vector(p + "ffn_gate_norm_in.weight", h.n_embd);
+      l.up_norm_in = b.vector(p + "ffn_up_norm_in.weight", h.n_embd);
+      l.down_norm_in = b.vector(p + "ffn_down_norm_in.weight", h.n_ff);
+    }
   }
   b.finish();
   return w;

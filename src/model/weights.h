@@ -24,6 +24,12 @@ struct LayerWeights {
   std::vector<float> ffn_norm;      // [n_embd]
   std::vector<float> ffn_sub_norm;  // [n_ff], BitNet only
   Linear ffn_gate, ffn_up, ffn_down;
+  std::vector<float> attn_q_norm, attn_k_norm;       // [head_dim], per head of Q and K (Qwen3, Gemma 3)
+  std::vector<float> post_attn_norm, post_ffw_norm;  // [n_embd] (Gemma 3)
+  // RMSNorm of each projection's input (the BitNet embedding models' BitLinear layers,
+  // blk.N.<proj>_norm_in.weight); empty when the file has none.
+  std::vector<float> q_norm_in, k_norm_in, v_norm_in, o_norm_in, gate_norm_in, up_norm_in, down_norm_in;
+  bool has_norm_in() const { return !q_norm_in.empty(); }
 };
 
 // Token embeddings: rows read in place from the mapped file for row-blocked types (F16, F32, Q8_0,
