@@ -156,9 +156,17 @@ void Forward::run_layers(std::span<const SequenceInput> batch) {
   const bool norm_in = !w.layers.empty() && w.layers[0].has_norm_in();
   std::vector<float>& x = x_;
   x.assign(static_cast<size_t>(n * d), 0.0f);
-  std::vector<float> xn(n * d), q(n * hd_q), k(n * hd_kv), v(n * hd_kv), att(n * hd_q), o(n * d), gate(n * h.n_ff),
-      up(n * h.n_ff);
-  std::vector<float> xa(norm_in ? n * d : 0), xb(norm_in ? n * d : 0);  // per-projection normed inputs
+  // Scratch kept between calls (every element is written before it is read): a decode step allocates
+  // nothing, and a batch's buffers (hundreds of KiB) are not fresh zeroed pages from the kernel each time.
+  auto sized = [](std::vector<float>& buf, int64_t size) -> std::vector<float>& {
+    buf.resize(static_cast<size_t>(size));
+    return buf;
+  };
+  std::vector<float>&xn = sized(s_.xn, n * d), &q = sized(s_.q, n * hd_q), &k = sized(s_.k, n * hd_kv),
+  &v = sized(s_.v, n * hd_kv), &att = sized(s_.att, n * hd_q), &o = sized(s_.o, n * d),
+  &gate = sized(s_.gate, n * h.n_ff), &up = sized(s_.up, n * h.n_ff);
+  // Per-projection normed inputs (embedding models).
+  std::vector<float>&xa = sized(s_.xa, norm_in ? n * d : 0), &xb = sized(s_.xb, norm_in ? n * d : 0);
   {
     int64_t r = 0;
     for (const SequenceInput& in : batch)

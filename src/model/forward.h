@@ -54,6 +54,9 @@ class Forward {
   runtime::ThreadPool pool_;
   std::vector<Segment> segments_;
   std::vector<float> x_;
+  struct Scratch {
+    std::vector<float> xn, q, k, v, att, o, gate, up, xa, xb;
+  } s_;
   std::vector<float> logits_;
   std::vector<float> embeddings_;
 };
