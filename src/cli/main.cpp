@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
   trit::cli::register_convert(app);
   trit::cli::register_quantize(app);
   trit::cli::register_pull(app);
+  trit::cli::register_train_tokenizer(app);
+  trit::cli::register_perplexity(app);
   trit::cli::register_embed(app);
   // llama.cpp spells some flags with one dash and several letters, which CLI11 cannot declare.
   std::vector<std::string> args(argv + 1, argv + argc);
