@@ -9,9 +9,11 @@
 #include <random>
 #include <thread>
 
+#include "model/embedding.h"
 #include "runtime/cpu_features.h"
 #include "runtime/error.h"
 #include "server/api_error.h"
+#include "server/embeddings_api.h"
 #include "server/metrics.h"
 #include "server/request.h"
 #include "server/response.h"
@@ -382,6 +384,40 @@ void HttpServer::install_routes() {
   auto route = [&http, generate](const char* path, Dialect d) {
     http.Post(path, [generate, d](const httplib::Request& req, httplib::Response& res) { generate(req, res, d); });
   };
+  // Embeddings: every input of every request waiting at the time in one forward pass.
+  auto embeddings = [this, &tok](const httplib::Request& req, httplib::Response& res, bool openai) {
+    const json body = parse_body(req.body);
+    const EmbeddingRequest r = openai ? parse_openai_embeddings(body) : parse_llama_embedding(body);
+    std::vector<std::vector<int32_t>> inputs;
+    int64_t n_tokens = 0;
+    try {
+      for (const EmbeddingInput& in : r.inputs) {
+        if (const auto* text = std::get_if<std::string>(&in))
+          inputs.push_back(model::embedding_tokens(tok, *text, scheduler_.n_ctx()));
+        else
+          inputs.push_back(std::get<std::vector<int32_t>>(in));
+        n_tokens += static_cast<int64_t>(inputs.back().size());
+      }
+    } catch (const trit::Error& e) {
+      throw bad_request(e.what());
+    }
+    std::shared_ptr<EmbeddingJob> job;
+    try {
+      job = scheduler_.submit_embeddings(std::move(inputs));
+    } catch (const trit::Error& e) {
+      throw bad_request(e.what());
+    }
+    const auto vectors = job->wait();
+    send_json(res, openai ? openai_embeddings(vectors, r.base64, options_.model_name, n_tokens)
+                          : llama_embedding(vectors, r.single));
+  };
+  http.Post("/v1/embeddings",
+            [embeddings](const httplib::Request& req, httplib::Response& res) { embeddings(req, res, true); });
+  http.Post("/embeddings",
+            [embeddings](const httplib::Request& req, httplib::Response& res) { embeddings(req, res, true); });
+  http.Post("/embedding",
+            [embeddings](const httplib::Request& req, httplib::Response& res) { embeddings(req, res, false); });
+
   route("/completion", Dialect::kLlama);
   route("/completions", Dialect::kLlama);
   route("/v1/completions", Dialect::kOpenAiCompletion);

@@ -34,6 +34,10 @@ std::string prometheus_metrics(const SchedulerStats& s, int n_slots) {
          static_cast<double>(s.cached_tokens));
   metric(out, "trit:max_batch_sequences", "gauge", "Most sequences seen in one forward pass.",
          static_cast<double>(s.max_step_sequences));
+  metric(out, "trit:embedding_requests_total", "counter", "Embedding requests answered.",
+         static_cast<double>(s.embedding_requests));
+  metric(out, "trit:embedding_tokens_total", "counter", "Tokens embedded.", static_cast<double>(s.embedding_tokens));
+  metric(out, "trit:embedding_seconds_total", "counter", "Time spent embedding.", s.embedding_seconds);
   out += "# HELP trit:requests_total Requests ended, by outcome.\n# TYPE trit:requests_total counter\n";
   out += fmt::format("trit:requests_total{{outcome=\"done\"}} {}\n", s.requests_done);
   out += fmt::format("trit:requests_total{{outcome=\"cancelled\"}} {}\n", s.requests_cancelled);

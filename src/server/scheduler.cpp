@@ -120,10 +120,91 @@ std::shared_ptr<Task> Scheduler::submit(std::vector<int32_t> prompt, GenerationP
   return task;
 }
 
+std::shared_ptr<EmbeddingJob> Scheduler::submit_embeddings(std::vector<std::vector<int32_t>> inputs) {
+  if (inputs.empty()) trit::fail("no inputs to embed");
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i].empty()) trit::fail("input {} is empty", i);
+    if (static_cast<int64_t>(inputs[i].size()) > n_ctx_)
+      trit::fail("input {} is {} tokens, more than the context of {}", i, inputs[i].size(), n_ctx_);
+    for (int32_t id : inputs[i])
+      if (id < 0 || id >= model_.hparams().n_vocab)
+        trit::fail("token id {} in input {} is out of range (vocabulary of {})", id, i, model_.hparams().n_vocab);
+  }
+  auto job = std::make_shared<EmbeddingJob>(std::move(inputs));
+  {
+    std::lock_guard lock(mutex_);
+    if (!accepting_) throw Unavailable("the server is shutting down");
+    if (static_cast<int64_t>(embeddings_waiting_.size()) >= options_.max_queue + 1)
+      throw Unavailable(
+          fmt::format("the server is busy: {} embedding requests are queued", embeddings_waiting_.size()));
+    embeddings_waiting_.push_back(job);
+  }
+  wake_.notify_all();
+  return job;
+}
+
+// Every input of the waiting jobs in forward passes of at most max_batch_tokens tokens (a single
+// larger input runs alone), each input with a cache of its own size.
+void Scheduler::run_embeddings(std::vector<std::shared_ptr<EmbeddingJob>>& jobs) {
+  const auto t0 = Clock::now();
+  std::vector<std::vector<std::vector<float>>> results(jobs.size());
+  std::vector<bool> failed(jobs.size(), false);
+  struct Item {
+    size_t job, input;
+  };
+  std::vector<Item> items;
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    results[j].resize(jobs[j]->inputs().size());
+    for (size_t i = 0; i < jobs[j]->inputs().size(); ++i) items.push_back({j, i});
+  }
+  int64_t n_tokens = 0;
+  for (size_t begin = 0; begin < items.size();) {
+    size_t end = begin;
+    int64_t batch_tokens = 0;
+    while (end < items.size()) {
+      const int64_t len = static_cast<int64_t>(jobs[items[end].job]->inputs()[items[end].input].size());
+      if (end > begin && batch_tokens + len > options_.max_batch_tokens) break;
+      batch_tokens += len;
+      ++end;
+    }
+    std::vector<model::KvCache> caches;
+    caches.reserve(end - begin);
+    std::vector<model::SequenceInput> batch;
+    for (size_t k = begin; k < end; ++k) {
+      const auto& tokens = jobs[items[k].job]->inputs()[items[k].input];
+      caches.emplace_back(model_.hparams(), static_cast<int64_t>(tokens.size()), options_.kv_type);
+      batch.push_back({&caches.back(), tokens});
+    }
+    try {
+      const auto vectors = forward_.embed(batch, /*normalize=*/true);
+      for (size_t k = begin; k < end; ++k)
+        results[items[k].job][items[k].input].assign(vectors[k - begin].begin(), vectors[k - begin].end());
+    } catch (const std::exception& e) {
+      for (size_t k = begin; k < end; ++k)
+        if (!failed[items[k].job]) {
+          failed[items[k].job] = true;
+          jobs[items[k].job]->fail(fmt::format("the forward pass failed: {}", e.what()));
+        }
+    }
+    n_tokens += batch_tokens;
+    begin = end;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    stats_.embedding_requests += static_cast<int64_t>(jobs.size());
+    stats_.embedding_inputs += static_cast<int64_t>(items.size());
+    stats_.embedding_tokens += n_tokens;
+    stats_.embedding_seconds += ms_between(t0, Clock::now()) / 1000.0;
+  }
+  for (size_t j = 0; j < jobs.size(); ++j)
+    if (!failed[j]) jobs[j]->finish(std::move(results[j]));
+}
+
 void Scheduler::drain(std::chrono::milliseconds grace) {
   std::unique_lock lock(mutex_);
   accepting_ = false;
-  idle_.wait_for(lock, grace, [&] { return waiting_.empty() && stats_.busy_slots == 0; });
+  idle_.wait_for(lock, grace,
+                 [&] { return waiting_.empty() && embeddings_waiting_.empty() && stats_.busy_slots == 0; });
   stopping_ = true;  // the loop cancels what is left and ends
   lock.unlock();
   wake_.notify_all();
@@ -201,19 +282,22 @@ void Scheduler::update_occupancy() {
   stats_.queued = static_cast<int64_t>(waiting_.size());
   stats_.busy_slots = 0;
   for (const auto& s : slots_) stats_.busy_slots += s->state != Slot::State::kIdle;
-  if (stats_.busy_slots == 0 && waiting_.empty()) idle_.notify_all();
+  if (stats_.busy_slots == 0 && waiting_.empty() && embeddings_waiting_.empty()) idle_.notify_all();
 }
 
 void Scheduler::loop() {
   for (;;) {
+    std::vector<std::shared_ptr<EmbeddingJob>> embedding_jobs;
+    bool busy = false;
     {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [&] {
         if (stopping_) return true;
         for (const auto& s : slots_)
           if (s->state != Slot::State::kIdle) return true;
-        return !waiting_.empty();
+        return !waiting_.empty() || !embeddings_waiting_.empty();
       });
+      embedding_jobs.swap(embeddings_waiting_);
       if (stopping_) {
         for (auto& t : waiting_) t->finish({.reason = StopReason::kCancelled});
         waiting_.clear();
@@ -222,13 +306,18 @@ void Scheduler::loop() {
       }
       for (auto& s : slots_)
         if (s->state != Slot::State::kIdle && s->task->cancelled()) finish(*s, StopReason::kCancelled);
-      const bool busy = assign_waiting();
-      if (!busy) {
+      busy = assign_waiting();
+      if (!busy && embedding_jobs.empty()) {
         if (stopping_) return;
         continue;
       }
     }
-    step();
+    if (!embedding_jobs.empty()) {
+      run_embeddings(embedding_jobs);
+      std::lock_guard lock(mutex_);
+      update_occupancy();
+    }
+    if (busy) step();
   }
 }
 

@@ -56,6 +56,8 @@ struct SchedulerStats {
   int64_t requests_done = 0, requests_cancelled = 0, requests_failed = 0;
   int64_t busy_slots = 0, queued = 0;
   int64_t max_step_sequences = 0;  // most sequences seen in one forward pass
+  int64_t embedding_requests = 0, embedding_inputs = 0, embedding_tokens = 0;
+  double embedding_seconds = 0;
 };
 
 class Scheduler {
@@ -68,6 +70,11 @@ class Scheduler {
   // Queues a generation. Throws trit::Error for a prompt that cannot fit a slot's context (HTTP 400)
   // and Unavailable when the queue is full or shutting down (HTTP 503).
   std::shared_ptr<Task> submit(std::vector<int32_t> prompt, GenerationParams params);
+
+  // Queues embeddings of `inputs` (token ids, each shorter than a slot's context). Every embedding
+  // request waiting when the scheduler gets to them runs in one forward pass, between decode steps.
+  // Throws like submit().
+  std::shared_ptr<EmbeddingJob> submit_embeddings(std::vector<std::vector<int32_t>> inputs);
 
   // Stops accepting; waits up to `grace` for running and queued tasks, then cancels the rest.
   void drain(std::chrono::milliseconds grace);
@@ -86,6 +93,7 @@ class Scheduler {
   void step();
   void sample_and_emit(Slot& slot, std::span<const float> logits);
   void finish(Slot& slot, StopReason reason);
+  void run_embeddings(std::vector<std::shared_ptr<EmbeddingJob>>& jobs);
 
   const model::Model& model_;
   const tokenizer::Tokenizer& tok_;
@@ -97,6 +105,7 @@ class Scheduler {
   mutable std::mutex mutex_;
   std::condition_variable wake_, idle_;
   std::deque<std::shared_ptr<Task>> waiting_;
+  std::vector<std::shared_ptr<EmbeddingJob>> embeddings_waiting_;
   bool accepting_ = true;
   bool stopping_ = false;
   SchedulerStats stats_;

@@ -50,4 +50,33 @@ void Task::fail(std::string message) {
   changed_.notify_all();
 }
 
+int64_t EmbeddingJob::n_tokens() const {
+  int64_t n = 0;
+  for (const auto& in : inputs_) n += static_cast<int64_t>(in.size());
+  return n;
+}
+
+std::vector<std::vector<float>> EmbeddingJob::wait() {
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [&] { return vectors_ || error_; });
+  if (error_) trit::fail("{}", *error_);
+  return *vectors_;
+}
+
+void EmbeddingJob::finish(std::vector<std::vector<float>> vectors) {
+  {
+    std::lock_guard lock(mutex_);
+    vectors_ = std::move(vectors);
+  }
+  changed_.notify_all();
+}
+
+void EmbeddingJob::fail(std::string message) {
+  {
+    std::lock_guard lock(mutex_);
+    error_ = std::move(message);
+  }
+  changed_.notify_all();
+}
+
 }  // namespace trit::server

@@ -92,4 +92,25 @@ class Task {
   std::optional<std::string> error_;
 };
 
+// An embedding request: its inputs' tokens go through the scheduler's forward pass together with
+// those of other embedding requests waiting at the same time.
+class EmbeddingJob {
+ public:
+  explicit EmbeddingJob(std::vector<std::vector<int32_t>> inputs) : inputs_(std::move(inputs)) {}
+  const std::vector<std::vector<int32_t>>& inputs() const { return inputs_; }
+  int64_t n_tokens() const;
+
+  // One L2-normalised vector per input; throws trit::Error with the job's error message.
+  std::vector<std::vector<float>> wait();
+  void finish(std::vector<std::vector<float>> vectors);
+  void fail(std::string message);
+
+ private:
+  std::vector<std::vector<int32_t>> inputs_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::optional<std::vector<std::vector<float>>> vectors_;
+  std::optional<std::string> error_;
+};
+
 }  // namespace trit::server
