@@ -60,10 +60,10 @@ tokenizer::Vocab load_vocab(const std::string& path) {
 
 void gen_dummy(const GenDummyFlags& f) {
   if (f.list) {
-    std::printf("%-10s %-13s %7s %7s %6s %6s %6s %8s\n", "shape", "arch", "n_embd", "n_ff", "layers", "heads", "kv",
+    std::printf("%-17s %-13s %7s %7s %6s %6s %6s %8s\n", "shape", "arch", "n_embd", "n_ff", "layers", "heads", "kv",
                 "vocab");
     for (const auto& s : model::dummy_shapes())
-      std::printf("%-10s %-13s %7lld %7lld %6lld %6lld %6lld %8lld\n", s.name.c_str(), s.arch.c_str(),
+      std::printf("%-17s %-13s %7lld %7lld %6lld %6lld %6lld %8lld\n", s.name.c_str(), s.arch.c_str(),
                   static_cast<long long>(s.n_embd), static_cast<long long>(s.n_ff), static_cast<long long>(s.n_layer),
                   static_cast<long long>(s.n_head), static_cast<long long>(s.n_head_kv),
                   static_cast<long long>(s.n_vocab));
