@@ -8,7 +8,6 @@
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
-#include <regex>
 
 #include "hub/download_progress.h"
 #include "runtime/error.h"
@@ -37,10 +36,19 @@ bool is_gguf(const std::string& path) {
 
 // "model-00001-of-00003.gguf" -> "model" + "of-00003" (the split's identity); "" for an unsplit file.
 std::string split_group(const std::string& path) {
-  static const std::regex split(R"((.*)-\d{5}-of-(\d{5})\.gguf)", std::regex::icase);
-  std::smatch m;
-  if (!std::regex_match(path, m, split)) return "";
-  return m[1].str() + "|" + m[2].str();
+  // The tail "-NNNNN-of-NNNNN.gguf" is 20 characters.
+  constexpr size_t kTail = 20;
+  if (!is_gguf(path) || path.size() <= kTail) return "";
+  const std::string tail = path.substr(path.size() - kTail);
+  auto digits = [&](size_t at) {
+    for (size_t i = at; i < at + 5; ++i)
+      if (!std::isdigit(static_cast<unsigned char>(tail[i]))) return false;
+    return true;
+  };
+  std::string of = tail.substr(6, 4);
+  std::transform(of.begin(), of.end(), of.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (tail[0] != '-' || !digits(1) || of != "-of-" || !digits(10)) return "";
+  return path.substr(0, path.size() - kTail) + "|" + tail.substr(10, 5);
 }
 
 // The model a GGUF file belongs to: its split group, or itself.
