@@ -16,6 +16,7 @@ void register_convert(CLI::App& app);          // cmd_convert.cpp: Hugging Face 
 void register_quantize(CLI::App& app);         // cmd_quantize.cpp: convert a GGUF file's weights between types
 void register_pull(CLI::App& app);             // cmd_pull.cpp: download models from the Hugging Face hub
 void register_train_tokenizer(CLI::App& app);  // cmd_train_tokenizer.cpp: train a byte-level BPE tokenizer
+void register_train(CLI::App& app);            // cmd_train.cpp: train a BitNet b1.58 model on a text
 void register_perplexity(CLI::App& app);       // cmd_perplexity.cpp: a model's perplexity on a text
 void register_embed(CLI::App& app);            // cmd_embed.cpp: text embeddings from an embedding model
 

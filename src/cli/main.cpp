@@ -1,7 +1,7 @@
 // trit: the command-line entry point. Errors from bad input end the process with a one-line message
 // on stderr and exit status 1; stdout carries only the product.
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <exception>
 #include <string>
 #include <vector>
@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   trit::cli::register_quantize(app);
   trit::cli::register_pull(app);
   trit::cli::register_train_tokenizer(app);
+  trit::cli::register_train(app);
   trit::cli::register_perplexity(app);
   trit::cli::register_embed(app);
   // llama.cpp spells some flags with one dash and several letters, which CLI11 cannot declare.
