@@ -29,6 +29,7 @@ constexpr int64_t kRowBlock = 32;
 // Calls fn(r0, r1, t) for every token t over [row_begin, row_end), in blocks of kRowBlock rows.
 template <typename Fn>
 void row_blocks_by_token(int64_t row_begin, int64_t row_end, int64_t n_tokens, Fn&& fn) {
+  if (n_tokens == 1) return fn(row_begin, row_end, 0);  // one pass: nothing to keep in cache
   for (int64_t b = row_begin; b < row_end; b += kRowBlock)
     for (int64_t t = 0; t < n_tokens; ++t) fn(b, std::min(b + kRowBlock, row_end), t);
 }
