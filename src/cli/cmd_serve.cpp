@@ -69,16 +69,18 @@ void serve(ServeFlags f) {
 }  // namespace
 
 void register_serve(CLI::App& app) {
-  auto* cmd = app.add_subcommand("serve",
-                                 "HTTP server: llama-server's /completion, the OpenAI API (/v1/chat/completions, "
-                                 "/v1/completions, /v1/models) and a web chat page at /");
+  auto* cmd = app.add_subcommand(
+      "serve",
+      "HTTP server: llama-server's /completion, the OpenAI API (/v1/chat/completions, /v1/embeddings, "
+      "/v1/completions, /v1/models) and a web chat page at /");
   auto f = std::make_shared<ServeFlags>();
   f->model.add_to(*cmd);
   cmd->add_option("--host", f->http.host, "Address to listen on (127.0.0.1: this machine only)")->capture_default_str();
   cmd->add_option("--port", f->http.port, "Port (0: any free port; the chosen one is printed)")
       ->capture_default_str()
       ->check(CLI::Range(0, 65535));
-  cmd->add_option("--parallel", f->parallel, "Slots: requests generated at once, batched together (-c is per slot; -np works too)")
+  cmd->add_option("--parallel", f->parallel,
+                  "Slots: requests generated at once, batched together (-c is per slot; -np works too)")
       ->capture_default_str()
       ->check(CLI::Range(1, 256));
   cmd->add_option("--queue-size", f->queue, "Requests waiting for a slot before new ones get 503")
