@@ -2,10 +2,14 @@
 // OpenAI and llama-server endpoints, greedy determinism across streaming and concurrency, errors, API keys.
 // Run: TRIT_BINARY=build/release/trit node --test tests/server/js/openai_client.test.mjs
 import assert from 'node:assert/strict';
+import {execFileSync} from 'node:child_process';
+import {mkdtempSync, rmSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 import {after, before, describe, test} from 'node:test';
 import OpenAI from 'openai';
 
-import {startServer} from './server.mjs';
+import {startServer, tritBinary} from './server.mjs';
 
 const kTimeout = {
   timeout: 120000
@@ -416,12 +420,19 @@ describe('trit serve --parallel 16', () => {
 
 describe('trit serve --parallel 1 --queue-size 1', () => {
   let server;
+  let dir;
   before(async () => {
-    // A long context so that a request can run long enough (seconds) to be aborted or queued behind.
-    server = await startServer({args: ['--parallel', '1', '-c', '2048', '--queue-size', '1']});
+    // A request must run long enough (seconds) to be aborted or queued behind: the tiny model writes
+    // 1900 tokens in a fraction of a second, so these tests use the 125M shape (milliseconds per token)
+    // and a long context.
+    dir = mkdtempSync(join(tmpdir(), 'trit-js-queue-'));
+    const model = join(dir, 'm125.gguf');
+    execFileSync(tritBinary, ['gen-dummy', '--shape', '125M', '-q', '-o', model], {stdio: 'pipe'});
+    server = await startServer({model, args: ['--parallel', '1', '-c', '2048', '--queue-size', '1']});
   });
   after(async () => {
     if (server) await server.stop();
+    if (dir) rmSync(dir, {recursive: true, force: true});
   });
 
   async function wait_slots_idle(what) {

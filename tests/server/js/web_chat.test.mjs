@@ -3,11 +3,14 @@
 // Run: TRIT_BINARY=build/release/trit node --test tests/server/js/web_chat.test.mjs
 // Chromium: $CHROMIUM, default /usr/bin/chromium.
 import assert from 'node:assert/strict';
-import {existsSync} from 'node:fs';
+import {execFileSync} from 'node:child_process';
+import {existsSync, mkdtempSync, rmSync} from 'node:fs';
+import {tmpdir} from 'node:os';
+import {join} from 'node:path';
 import {after, before, describe, test} from 'node:test';
 import {chromium} from 'playwright-core';
 
-import {startServer} from './server.mjs';
+import {startServer, tritBinary} from './server.mjs';
 
 const kChromium = process.env.CHROMIUM || '/usr/bin/chromium';
 const kTimeout = {
@@ -140,6 +143,21 @@ describe('web chat page', {skip: existsSync(kChromium) ? false : `no Chromium at
   });
 
   test('Stop ends a long reply, keeps its text and frees the slot', kTimeout, async () => {
+    // The tiny model writes 1900 tokens in a fraction of a second, faster than a click: this test uses the
+    // 125M shape (milliseconds per token), so the reply is surely still running when Stop is clicked.
+    const dir = mkdtempSync(join(tmpdir(), 'trit-js-stop-'));
+    const model = join(dir, 'm125.gguf');
+    execFileSync(tritBinary, ['gen-dummy', '--shape', '125M', '-q', '-o', model], {stdio: 'pipe'});
+    const slow = await startServer({model, args: ['-c', '2048']});
+    try {
+      await stop_test(slow);
+    } finally {
+      await slow.stop();
+      rmSync(dir, {recursive: true, force: true});
+    }
+  });
+
+  async function stop_test(server) {
     const {page, context, errors} = await open_page(server);
     await set_settings(page, {'temperature': 0, 'max-tokens': 1900});
     await page.fill('#prompt', 'Write forever.');
@@ -170,7 +188,7 @@ describe('web chat page', {skip: existsSync(kChromium) ? false : `no Chromium at
     }
     assert.deepEqual(errors, []);
     await context.close();
-  });
+  }
 
   test('settings persist in localStorage across reloads', kTimeout, async () => {
     const {page, context, errors} = await open_page(server);
