@@ -82,7 +82,9 @@ std::string tiny_model() {
 }
 
 TEST(ServeProcess, AnswersThenDrainsOnSigtermAndExitsZero) {
-  ServeProcess p({"serve", "-m", tiny_model(), "--port", "0", "-q", "-c", "4096", "-np", "2"});
+  // A generous grace period: under the sanitizers the reply below takes seconds.
+  ServeProcess p(
+      {"serve", "-m", tiny_model(), "--port", "0", "-q", "-c", "4096", "-np", "2", "--shutdown-timeout", "120"});
   ASSERT_GT(p.port, 0) << p.first_line;
   httplib::Client c("127.0.0.1", p.port);
   c.set_read_timeout(60, 0);
@@ -98,7 +100,7 @@ TEST(ServeProcess, AnswersThenDrainsOnSigtermAndExitsZero) {
     httplib::Request req;
     req.method = "POST";
     req.path = "/v1/completions";
-    req.body = json{{"prompt", "long"}, {"max_tokens", 3000}, {"stream", true}, {"ignore_eos", true}}.dump();
+    req.body = json{{"prompt", "long"}, {"max_tokens", 1500}, {"stream", true}, {"ignore_eos", true}}.dump();
     req.set_header("Content-Type", "application/json");
     req.content_receiver = [&](const char* d, size_t n, uint64_t, uint64_t) {
       streamed.append(d, n);
