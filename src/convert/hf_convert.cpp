@@ -12,6 +12,7 @@
 #include "convert/hf_folder.h"
 #include "convert/safetensors.h"
 #include "gguf/writer.h"
+#include "model/metadata.h"
 #include "runtime/assert.h"
 #include "runtime/error.h"
 #include "runtime/progress.h"
@@ -252,23 +253,19 @@ ConvertSummary convert_hf(const ConvertOptions& o) {
   gguf::Writer w(o.out_path);
   const std::string a = m.gguf_arch + ".";
   auto u32 = [](int64_t v) { return gguf::Value(static_cast<uint32_t>(v)); };
-  w.add("general.architecture", gguf::Value(m.gguf_arch));
-  w.add("general.name", gguf::Value(m.name));
-  w.add("general.file_type", gguf::Value(o.type_id));
-  w.add(a + "vocab_size", u32(m.n_vocab));
-  w.add(a + "context_length", u32(m.n_ctx));
-  w.add(a + "embedding_length", u32(m.n_embd));
-  w.add(a + "block_count", u32(m.n_layer));
-  w.add(a + "feed_forward_length", u32(m.n_ff));
-  w.add(a + "rope.dimension_count", u32(m.head_dim));
-  w.add(a + "rope.freq_base", gguf::Value(static_cast<float>(m.rope_theta)));
-  w.add(a + "attention.head_count", u32(m.n_head));
-  w.add(a + "attention.head_count_kv", u32(m.n_head_kv));
-  w.add(a + "attention.layer_norm_rms_epsilon", gguf::Value(static_cast<float>(m.rms_eps)));
-  if (m.head_dim * m.n_head != m.n_embd) {
-    w.add(a + "attention.key_length", u32(m.head_dim));
-    w.add(a + "attention.value_length", u32(m.head_dim));
-  }
+  model::write_arch_metadata(w, {.arch = m.gguf_arch,
+                                 .name = m.name,
+                                 .file_type = o.type_id,
+                                 .n_vocab = m.n_vocab,
+                                 .n_ctx = m.n_ctx,
+                                 .n_embd = m.n_embd,
+                                 .n_layer = m.n_layer,
+                                 .n_ff = m.n_ff,
+                                 .n_head = m.n_head,
+                                 .n_head_kv = m.n_head_kv,
+                                 .head_dim = m.head_dim,
+                                 .rope_base = m.rope_theta,
+                                 .rms_eps = m.rms_eps});
   if (m.rope_linear_factor) {
     w.add(a + "rope.scaling.type", gguf::Value(std::string("linear")));
     w.add(a + "rope.scaling.factor", gguf::Value(static_cast<float>(*m.rope_linear_factor)));

@@ -8,6 +8,7 @@
 #include "gguf/ggml_type.h"
 #include "gguf/writer.h"
 #include "model/hparams.h"
+#include "model/metadata.h"
 #include "runtime/error.h"
 #include "runtime/progress.h"
 #include "tensor/codec.h"
@@ -119,23 +120,19 @@ void write_dummy_model(const DummyOptions& o) {
 
   gguf::Writer w(o.path);
   const std::string p = s.arch + ".";
-  w.add("general.architecture", gguf::Value(s.arch));
-  w.add("general.name", gguf::Value(fmt::format("trit dummy {} (random weights)", s.name)));
-  w.add("general.file_type", gguf::Value(o.type_id));
-  w.add(p + "vocab_size", gguf::Value(static_cast<uint32_t>(n_vocab)));
-  w.add(p + "context_length", gguf::Value(static_cast<uint32_t>(s.n_ctx)));
-  w.add(p + "embedding_length", gguf::Value(static_cast<uint32_t>(s.n_embd)));
-  w.add(p + "block_count", gguf::Value(static_cast<uint32_t>(s.n_layer)));
-  w.add(p + "feed_forward_length", gguf::Value(static_cast<uint32_t>(s.n_ff)));
-  w.add(p + "rope.dimension_count", gguf::Value(static_cast<uint32_t>(head_dim)));
-  w.add(p + "rope.freq_base", gguf::Value(static_cast<float>(s.rope_base)));
-  w.add(p + "attention.head_count", gguf::Value(static_cast<uint32_t>(s.n_head)));
-  w.add(p + "attention.head_count_kv", gguf::Value(static_cast<uint32_t>(s.n_head_kv)));
-  w.add(p + "attention.layer_norm_rms_epsilon", gguf::Value(static_cast<float>(s.rms_eps)));
-  if (s.head_dim) {
-    w.add(p + "attention.key_length", gguf::Value(static_cast<uint32_t>(head_dim)));
-    w.add(p + "attention.value_length", gguf::Value(static_cast<uint32_t>(head_dim)));
-  }
+  write_arch_metadata(w, {.arch = s.arch,
+                          .name = fmt::format("trit dummy {} (random weights)", s.name),
+                          .file_type = o.type_id,
+                          .n_vocab = n_vocab,
+                          .n_ctx = s.n_ctx,
+                          .n_embd = s.n_embd,
+                          .n_layer = s.n_layer,
+                          .n_ff = s.n_ff,
+                          .n_head = s.n_head,
+                          .n_head_kv = s.n_head_kv,
+                          .head_dim = head_dim,
+                          .rope_base = s.rope_base,
+                          .rms_eps = s.rms_eps});
   if (s.sliding_window) w.add(p + "attention.sliding_window", gguf::Value(static_cast<uint32_t>(s.sliding_window)));
   if (embedding) w.add(p + "pooling_type", gguf::Value(static_cast<uint32_t>(Pooling::kLast)));
   vocab.write_gguf(w);

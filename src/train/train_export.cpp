@@ -3,6 +3,7 @@
 
 #include "gguf/ggml_type.h"
 #include "gguf/writer.h"
+#include "model/metadata.h"
 #include "runtime/error.h"
 #include "tensor/codec.h"
 #include "tensor/ternary.h"
@@ -18,22 +19,19 @@ void export_gguf(const ExportOptions& o, const ParamLayout& layout, std::span<co
       o.type_id == static_cast<uint32_t>(gguf::GgmlType::TL2))
     trit::fail("--type {}: trained models are written as i2_s, tq2_0 or tq1_0", gguf::type_name(o.type_id));
   gguf::Writer w(o.path);
-  const std::string arch = "bitnet-b1.58";
-  const std::string p = arch + ".";
-  auto u32 = [](int64_t v) { return gguf::Value(static_cast<uint32_t>(v)); };
-  w.add("general.architecture", gguf::Value(arch));
-  w.add("general.name", gguf::Value(o.name));
-  w.add("general.file_type", gguf::Value(o.type_id));
-  w.add(p + "vocab_size", u32(c.n_vocab));
-  w.add(p + "context_length", u32(c.n_ctx));
-  w.add(p + "embedding_length", u32(c.n_embd));
-  w.add(p + "block_count", u32(c.n_layer));
-  w.add(p + "feed_forward_length", u32(c.n_ff));
-  w.add(p + "rope.dimension_count", u32(c.head_dim()));
-  w.add(p + "rope.freq_base", gguf::Value(c.rope_base));
-  w.add(p + "attention.head_count", u32(c.n_head));
-  w.add(p + "attention.head_count_kv", u32(c.n_head_kv));
-  w.add(p + "attention.layer_norm_rms_epsilon", gguf::Value(c.rms_eps));
+  model::write_arch_metadata(w, {.arch = "bitnet-b1.58",
+                                 .name = o.name,
+                                 .file_type = o.type_id,
+                                 .n_vocab = c.n_vocab,
+                                 .n_ctx = c.n_ctx,
+                                 .n_embd = c.n_embd,
+                                 .n_layer = c.n_layer,
+                                 .n_ff = c.n_ff,
+                                 .n_head = c.n_head,
+                                 .n_head_kv = c.n_head_kv,
+                                 .head_dim = c.head_dim(),
+                                 .rope_base = c.rope_base,
+                                 .rms_eps = c.rms_eps});
   vocab.write_gguf(w);
 
   auto type_of = [&](const ParamInfo& t) -> uint32_t {
