@@ -9,22 +9,15 @@
 #include <sstream>
 #include <string>
 
+#include "support/run_trit.h"
 #include "support/test_data.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int exit_code;
-  std::string out;
-  std::string err;
-};
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
+using Result = trit::testing::RunResult;
+using trit::testing::read_file;
 
 class Cli : public ::testing::Test {
  protected:
@@ -36,15 +29,7 @@ class Cli : public ::testing::Test {
 
   // Runs `trit <args>` through the shell (args are quoted by the caller where needed).
   static Result run(const std::string& args, const std::string& stdin_text = "", const std::string& env = "") {
-    const fs::path out = dir_ / "stdout", err = dir_ / "stderr", in = dir_ / "stdin";
-    {
-      std::ofstream f(in, std::ios::binary);
-      f << stdin_text;
-    }
-    const std::string cmd = (env.empty() ? "" : env + " ") + std::string(TRIT_BINARY) + " " + args + " <" +
-                            in.string() + " >" + out.string() + " 2>" + err.string();
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(out), read_file(err)};
+    return trit::testing::run_trit(dir_, args, stdin_text, env);
   }
 
   static inline fs::path dir_;

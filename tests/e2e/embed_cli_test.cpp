@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "support/run_trit.h"
 #include "support/test_data.h"
 
 namespace {
@@ -20,16 +21,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct Result {
-  int exit_code;
-  std::string out;
-  std::string err;
-};
-
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
+using Result = trit::testing::RunResult;
+using trit::testing::read_file;
 
 class EmbedCli : public ::testing::Test {
  protected:
@@ -42,13 +35,7 @@ class EmbedCli : public ::testing::Test {
     std::ofstream(dir_ / "inputs.txt") << "hello world\nthe cat sat\nzebra\n";
   }
 
-  static Result run(const std::string& args) {
-    const fs::path out = dir_ / "stdout", err = dir_ / "stderr";
-    const std::string cmd =
-        std::string(TRIT_BINARY) + " " + args + " </dev/null >" + out.string() + " 2>" + err.string();
-    const int status = std::system(cmd.c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(out), read_file(err)};
-  }
+  static Result run(const std::string& args) { return trit::testing::run_trit(dir_, args); }
 
   static std::vector<json> lines(const std::string& out) {
     std::vector<json> v;
