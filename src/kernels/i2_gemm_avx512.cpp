@@ -5,6 +5,8 @@
 // bit-plane) keeps the dpbusd chains independent. An odd last block goes through the 256-bit form.
 #include <immintrin.h>
 
+#include <vector>
+
 #include "kernels/i2_gemm_args.h"
 
 namespace trit::kernels {
@@ -86,76 +88,206 @@ void tile(const I2GemmArgs& A, int64_t r0, int64_t t0) {
     }
 }
 
-// Prompt batches: 4 rows x 4 tokens. Bit-plane by bit-plane, each activation vector is loaded once and
-// used by the 4 rows; codes are shifted down to 0..2 so one accumulator per (row, token) suffices
-// (16 accumulators + 4 activations + 4 weight registers fit the 32 vector registers).
-template <bool kPrefetch>
-void tile_4x4(const I2GemmArgs& A, int64_t r0, int64_t t0) {
+// Batches (a prompt, or a server step over several slots): a tile of up to 4 rows is first unpacked
+// into codes 0..2, one byte each, in natural column order (a thread-local buffer that stays in L1/L2),
+// then multiplied against the tokens NT at a time with nothing but loads and vpdpbusd in the inner loop:
+// R x NT accumulators (16 int32 lanes of one (row, token) dot product each), R weight registers and one
+// activation register (24 + 4 + 1 of the 32 registers for 4 x 6). The unpacking is paid once per row
+// tile, not once per token group.
+constexpr int kBatchRows = 4;
+constexpr int kBatchTokens = 6;
+
+// Codes of rows [r0, r0 + n_rows) into dst (padded_cols bytes per row). A small batch streams the weights
+// from memory once, so it prefetches the row tile after next as the decode kernel does.
+void unpack_rows(const I2GemmArgs& A, int64_t r0, int n_rows, uint8_t* dst, bool prefetch) {
   const __m512i mask = _mm512_set1_epi8(3);
   const int64_t row_bytes = A.padded_cols / 4;
   const int64_t n_pairs = A.padded_cols / 256;
-  __m512i acc[4][4];
-  for (auto& row : acc)
-    for (auto& v : row) v = _mm512_setzero_si512();
-  for (int64_t p = 0; p < n_pairs; ++p) {
-    __m512i w[4];
-    for (int i = 0; i < 4; ++i) {
-      const uint8_t* src = A.w + (r0 + i) * row_bytes + p * 64;
-      if constexpr (kPrefetch)
-        _mm_prefetch(reinterpret_cast<const char*>(src + kPrefetchTiles * 4 * row_bytes), _MM_HINT_T0);
-      w[i] = _mm512_loadu_si512(src);
+  for (int i = 0; i < n_rows; ++i) {
+    const uint8_t* src = A.w + (r0 + i) * row_bytes;
+    uint8_t* out = dst + i * A.padded_cols;
+    for (int64_t p = 0; p < n_pairs; ++p) {
+      if (prefetch)
+        _mm_prefetch(reinterpret_cast<const char*>(src + p * 64 + kPrefetchTiles * kBatchRows * row_bytes),
+                     _MM_HINT_T0);
+      // Two 32-byte blocks; plane g of block b holds columns b*128 + g*32 + j in byte j.
+      const __m512i packed = _mm512_loadu_si512(src + p * 64);
+      for (int g = 0; g < 4; ++g) {
+        const __m512i c = _mm512_and_si512(_mm512_srli_epi16(packed, 6 - 2 * g), mask);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + p * 256 + g * 32), _mm512_castsi512_si256(c));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + p * 256 + 128 + g * 32), _mm512_extracti64x4_epi64(c, 1));
+      }
     }
-    for (int g = 0; g < 4; ++g) {
-      __m512i qv[4];
-      for (int t = 0; t < 4; ++t) qv[t] = _mm512_loadu_si512(A.q + (t0 + t) * A.padded_cols + p * 256 + g * 64);
-      for (int i = 0; i < 4; ++i) {
-        const __m512i c = _mm512_and_si512(_mm512_srli_epi16(w[i], 6 - 2 * g), mask);
-        for (int t = 0; t < 4; ++t) acc[i][t] = _mm512_dpbusd_epi32(acc[i][t], c, qv[t]);
+    if ((A.padded_cols / 128) % 2 != 0) {  // an odd last block
+      const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + n_pairs * 64));
+      for (int g = 0; g < 4; ++g) {
+        const __m256i c = _mm256_and_si256(_mm256_srli_epi16(packed, 6 - 2 * g), _mm256_set1_epi8(3));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + n_pairs * 256 + g * 32), c);
       }
     }
   }
-  const bool odd = (A.padded_cols / 128) % 2 != 0;
-  for (int i = 0; i < 4; ++i)
-    for (int t = 0; t < 4; ++t) {
-      const int64_t tt = t0 + t;
-      int32_t total = hsum512(acc[i][t]);
-      if (odd)
-        total += tail_block_dot(A.w + (r0 + i) * row_bytes + n_pairs * 64, A.q + tt * A.padded_cols + n_pairs * 256);
-      store(A, r0 + i, tt, total);
+}
+
+// The four int32 sums of a, b, c, d (16 lanes each) in one 128-bit vector.
+inline __m128i hsum4(__m512i a, __m512i b, __m512i c, __m512i d) {
+  const auto fold = [](__m512i v) {
+    return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+  };
+  const __m256i ab = _mm256_hadd_epi32(fold(a), fold(b));
+  const __m256i cd = _mm256_hadd_epi32(fold(c), fold(d));
+  const __m256i abcd = _mm256_hadd_epi32(ab, cd);
+  return _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1));
+}
+
+// y for rows [r0, r0 + R) and token tt from the four-lane sums of those rows:
+// (sum - x_sum) / x_scale * w_scale, the same IEEE operations in the same order as store().
+template <int R>
+inline void store4(const I2GemmArgs& A, int64_t r0, int64_t tt, __m128i sums) {
+  __m128 v = _mm_cvtepi32_ps(_mm_sub_epi32(sums, _mm_set1_epi32(A.x_sum[tt])));
+  v = _mm_mul_ps(_mm_div_ps(v, _mm_set1_ps(A.x_scale[tt])), _mm_set1_ps(A.w_scale));
+  float* y = A.y + tt * A.rows + r0;
+  if constexpr (R == 4) {
+    _mm_storeu_ps(y, v);
+  } else {
+    alignas(16) float out[4];
+    _mm_store_ps(out, v);
+    for (int i = 0; i < R; ++i) y[i] = out[i];
+  }
+}
+
+// R unpacked rows (codes, natural order) x NT tokens from t0.
+template <int R, int NT>
+void batch_tile(const I2GemmArgs& A, const uint8_t* codes, int64_t r0, int64_t t0) {
+  __m512i acc[R][NT];
+  for (int i = 0; i < R; ++i)
+    for (int t = 0; t < NT; ++t) acc[i][t] = _mm512_setzero_si512();
+  const int8_t* q = A.q_natural + t0 * A.padded_cols;
+  for (int64_t k = 0; k < A.padded_cols; k += 64) {
+    __m512i w[R];
+#pragma GCC unroll 4
+    for (int i = 0; i < R; ++i) w[i] = _mm512_loadu_si512(codes + i * A.padded_cols + k);
+#pragma GCC unroll 8
+    for (int t = 0; t < NT; ++t) {
+      const __m512i x = _mm512_loadu_si512(q + t * A.padded_cols + k);
+#pragma GCC unroll 4
+      for (int i = 0; i < R; ++i) acc[i][t] = _mm512_dpbusd_epi32(acc[i][t], w[i], x);
     }
+  }
+  const __m512i zero = _mm512_setzero_si512();
+  for (int t = 0; t < NT; ++t)
+    store4<R>(A, r0, t0 + t,
+              hsum4(acc[0][t], R > 1 ? acc[R > 1 ? 1 : 0][t] : zero, R > 2 ? acc[R > 2 ? 2 : 0][t] : zero,
+                    R > 3 ? acc[R > 3 ? 3 : 0][t] : zero));
+}
+
+// The full 4 x 6 tile. GCC keeps an array of 24 accumulators in registers only partly (it spills and
+// copies them every step), so the accumulators are named variables, written out by these macros.
+#define TRIT_ACC4(t)                                                                                      \
+  __m512i a0##t = _mm512_setzero_si512(), a1##t = _mm512_setzero_si512(), a2##t = _mm512_setzero_si512(), \
+          a3##t = _mm512_setzero_si512()
+#define TRIT_STEP4(t)                                     \
+  do {                                                    \
+    const __m512i x = _mm512_loadu_si512(q + (t)*ld + k); \
+    a0##t = _mm512_dpbusd_epi32(a0##t, w0, x);            \
+    a1##t = _mm512_dpbusd_epi32(a1##t, w1, x);            \
+    a2##t = _mm512_dpbusd_epi32(a2##t, w2, x);            \
+    a3##t = _mm512_dpbusd_epi32(a3##t, w3, x);            \
+  } while (0)
+#define TRIT_SPILL4(t) \
+  done[4 * (t)] = a0##t, done[4 * (t) + 1] = a1##t, done[4 * (t) + 2] = a2##t, done[4 * (t) + 3] = a3##t
+
+void tile_4x6(const I2GemmArgs& A, const uint8_t* codes, int64_t r0, int64_t t0) {
+  TRIT_ACC4(0);
+  TRIT_ACC4(1);
+  TRIT_ACC4(2);
+  TRIT_ACC4(3);
+  TRIT_ACC4(4);
+  TRIT_ACC4(5);
+  const int8_t* q = A.q_natural + t0 * A.padded_cols;
+  const int64_t ld = A.padded_cols;
+  for (int64_t k = 0; k < ld; k += 64) {
+    const __m512i w0 = _mm512_loadu_si512(codes + k), w1 = _mm512_loadu_si512(codes + ld + k),
+                  w2 = _mm512_loadu_si512(codes + 2 * ld + k), w3 = _mm512_loadu_si512(codes + 3 * ld + k);
+    TRIT_STEP4(0);
+    TRIT_STEP4(1);
+    TRIT_STEP4(2);
+    TRIT_STEP4(3);
+    TRIT_STEP4(4);
+    TRIT_STEP4(5);
+  }
+  // Reduced from memory: with the reduction reading the registers directly, GCC again copies and spills
+  // accumulators inside the loop. The empty asm keeps it from forwarding the stores.
+  __m512i done[24];
+  TRIT_SPILL4(0);
+  TRIT_SPILL4(1);
+  TRIT_SPILL4(2);
+  TRIT_SPILL4(3);
+  TRIT_SPILL4(4);
+  TRIT_SPILL4(5);
+  asm volatile("" ::: "memory");
+  for (int t = 0; t < 6; ++t)
+    store4<4>(A, r0, t0 + t, hsum4(done[4 * t], done[4 * t + 1], done[4 * t + 2], done[4 * t + 3]));
+}
+#undef TRIT_ACC4
+#undef TRIT_STEP4
+#undef TRIT_SPILL4
+
+template <int R>
+void batch_rows(const I2GemmArgs& A, const uint8_t* codes, int64_t r0) {
+  int64_t t = 0;
+  for (; t + kBatchTokens <= A.n_tokens; t += kBatchTokens) {
+    if constexpr (R == 4)
+      tile_4x6(A, codes, r0, t);
+    else
+      batch_tile<R, kBatchTokens>(A, codes, r0, t);
+  }
+  switch (A.n_tokens - t) {
+    case 5:
+      return batch_tile<R, 5>(A, codes, r0, t);
+    case 4:
+      return batch_tile<R, 4>(A, codes, r0, t);
+    case 3:
+      return batch_tile<R, 3>(A, codes, r0, t);
+    case 2:
+      return batch_tile<R, 2>(A, codes, r0, t);
+    case 1:
+      return batch_tile<R, 1>(A, codes, r0, t);
+    default:
+      return;
+  }
+}
+
+void batch_gemm(const I2GemmArgs& A) {
+  struct alignas(64) Line {
+    uint8_t bytes[64];
+  };
+  thread_local std::vector<Line> buffer;
+  const size_t need = static_cast<size_t>(kBatchRows * A.padded_cols / 64);
+  if (buffer.size() < need) buffer.resize(need);
+  auto* codes = reinterpret_cast<uint8_t*>(buffer.data());
+  // A small batch (a server's decode step over a few slots) is bound by streaming the weights: prefetch
+  // them. With many tokens the next tile comes long after and the lines would only displace activations.
+  const bool prefetch = A.n_tokens <= 32;
+  int64_t r = A.row_begin;
+  for (; r + kBatchRows <= A.row_end; r += kBatchRows) {
+    unpack_rows(A, r, kBatchRows, codes, prefetch);
+    batch_rows<kBatchRows>(A, codes, r);
+  }
+  const int rest = static_cast<int>(A.row_end - r);
+  if (rest == 0) return;
+  unpack_rows(A, r, rest, codes, false);
+  if (rest == 3) batch_rows<3>(A, codes, r);
+  if (rest == 2) batch_rows<2>(A, codes, r);
+  if (rest == 1) batch_rows<1>(A, codes, r);
 }
 
 }  // namespace
 
 void i2_gemm_avx512_impl(const I2GemmArgs& A) {
-  const int64_t row_begin = A.row_begin, row_end = A.row_end;
-  if (A.n_tokens == 1) {
-    int64_t r = row_begin;
-    for (; r + 4 <= row_end; r += 4) tile<4, 1>(A, r, 0);
-    for (; r < row_end; ++r) tile<1, 1>(A, r, 0);
-    return;
-  }
-  const int64_t n_quads = A.n_tokens / 4 * 4;
-  int64_t r = row_begin;
-  for (; r + 4 <= row_end; r += 4) {
-    // A small batch (a server's decode step over a few slots) streams each row tile's weights from
-    // memory once: its first token quad prefetches the next tiles' rows, as the decode kernel does. With
-    // many tokens the next tile comes long after and the lines would only displace activations.
-    // (2B-4T shape, 2 threads: pp8 123 -> 170 t/s with the prefetch; pp128 204 -> 181 with it, so not there.)
-    for (int64_t t = 0; t < n_quads; t += 4) {
-      if (t == 0 && A.n_tokens <= 32)
-        tile_4x4<true>(A, r, t);
-      else
-        tile_4x4<false>(A, r, t);
-    }
-    for (int64_t t = n_quads; t < A.n_tokens; ++t) tile<4, 1>(A, r, t);
-  }
-  for (; r < row_end; ++r) {
-    int64_t t = 0;
-    for (; t + 4 <= A.n_tokens; t += 4) tile<1, 4>(A, r, t);
-    for (; t + 2 <= A.n_tokens; t += 2) tile<1, 2>(A, r, t);
-    for (; t < A.n_tokens; ++t) tile<1, 1>(A, r, t);
-  }
+  if (A.n_tokens > 1) return batch_gemm(A);
+  int64_t r = A.row_begin;
+  for (; r + 4 <= A.row_end; r += 4) tile<4, 1>(A, r, 0);
+  for (; r < A.row_end; ++r) tile<1, 1>(A, r, 0);
 }
 
 }  // namespace trit::kernels
