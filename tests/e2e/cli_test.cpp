@@ -88,6 +88,26 @@ TEST_F(Cli, EveryRowTypeRunsEndToEnd) {
   }
 }
 
+TEST_F(Cli, QuantizeRepackWritesTheInPlaceLayoutWithTheSameTokens) {
+  const std::string tq2 = (dir_ / "repack-in.gguf").string(), out = (dir_ / "repacked.gguf").string();
+  ASSERT_EQ(run("gen-dummy --shape tiny -q --type tq2_0 -o " + tq2).exit_code, 0);
+  const auto q = run("quantize --repack -q " + tq2 + " " + out);
+  ASSERT_EQ(q.exit_code, 0) << q.err;
+  const auto table = run("inspect " + out);
+  EXPECT_NE(table.out.find("i2_s"), std::string::npos) << table.out;
+  EXPECT_EQ(table.out.find("tq2_0"), std::string::npos) << table.out;
+  const std::string gen = " -p 'repack' -n 16 --temp 0 --ignore-eos -q --show-ids";
+  const auto before = run("run -m " + tq2 + gen), after = run("run -m " + out + gen + " --mmap");
+  ASSERT_EQ(after.exit_code, 0) << after.err;
+  EXPECT_EQ(after.out, before.out);
+  const auto both = run("quantize --repack " + tq2 + " " + out + " tq1_0");
+  EXPECT_EQ(both.exit_code, 1);
+  EXPECT_NE(both.err.find("--repack"), std::string::npos) << both.err;
+  const auto neither = run("quantize " + tq2 + " " + out);
+  EXPECT_EQ(neither.exit_code, 1);
+  EXPECT_NE(neither.err.find("TYPE"), std::string::npos) << neither.err;
+}
+
 TEST_F(Cli, MissingAndTruncatedModelsAreClearErrors) {
   auto r = run("run -m " + (dir_ / "absent.gguf").string() + " -p hi");
   EXPECT_NE(r.exit_code, 0);
