@@ -1,31 +1,14 @@
 // BitLinear reference: plain loops, int32 accumulation, one rescale per output (per group for TQ types).
 #include "kernels/bitlinear.h"
 
-#include <algorithm>
-#include <cmath>
-#include <cstring>
-
+#include "kernels/elementwise.h"
 #include "runtime/assert.h"
 
 namespace trit::kernels {
 
 float quantize_activations(const float* x, int64_t n, int8_t* q) {
-  float max_abs = 0.0f;
-  for (int64_t i = 0; i < n; ++i) max_abs = std::max(max_abs, std::fabs(x[i]));
-  // The division in double, then rounded to float: bitnet.cpp's quantize_row_i8_s does exactly this.
-  const float scale = static_cast<float>(127.0 / std::max(static_cast<double>(max_abs), 1e-5));
-  for (int64_t i = 0; i < n; ++i) {
-    // Round half to even by adding 1.5 * 2^23: the sum's low mantissa bits then hold the rounded value
-    // (exact for |v| < 2^22; here |v| <= 127). ggml's nearest_int does the same; unlike a float-to-int
-    // cast it has no undefined cases and vectorises.
-    const float v = x[i] * scale;
-    const float shifted = v + 12582912.0f;
-    int32_t bits;
-    std::memcpy(&bits, &shifted, sizeof bits);
-    const int32_t r = (bits & 0x007fffff) - 0x00400000;
-    q[i] = static_cast<int8_t>(std::clamp(r, -128, 127));
-  }
-  return scale;
+  // At the active kernel level (kernels/elementwise.h); the rounding and the scale are described there.
+  return quantize_activations(x, n, q, nullptr, runtime::active_isa());
 }
 
 void ternary_matvec(const tensor::TernaryMatrix& w, const int8_t* q, float x_scale, float* y, int64_t row_begin,

@@ -12,10 +12,10 @@ struct I2GemmArgs {
   int64_t rows;         // rows of y (stride of a token's outputs)
   int64_t padded_cols;  // multiple of 128
   float w_scale;
-  const int8_t* q;       // token t at q + t * padded_cols (natural or pair order, per level)
+  const int8_t* q;          // token t at q + t * padded_cols (natural or pair order, per level)
   const int8_t* q_natural;  // the same in natural order (q itself at every level but AVX-512)
-  const float* x_scale;  // per token
-  const int32_t* x_sum;  // per token
+  const float* x_scale;     // per token
+  const int32_t* x_sum;     // per token
   int64_t n_tokens;
   float* y;  // y[t * rows + r]
   int64_t row_begin, row_end;
