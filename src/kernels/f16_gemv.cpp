@@ -34,22 +34,20 @@ float fold_4x16(float (&acc)[4][16]) {
 
 }  // namespace
 
-void finish_f16_dot4(float (&acc)[4][4][16], const uint16_t* const (&rows)[4], const float* x, int64_t np, int64_t cols,
-                     float* y, int64_t y_stride) {
+void f16_dot_tail4(const float* folded, const uint16_t* const (&rows)[4], const float* x, int64_t np, int64_t cols,
+                   float* y) {
   static const float* const table = f16_table();
   double sum[4];
-  for (int i = 0; i < 4; ++i) {
-    sum[i] = fold_4x16(acc[i]);
-  }
+  for (int i = 0; i < 4; ++i) sum[i] = folded[i];
   // The four tails interleaved: each row's sum keeps its own order, the chains overlap in time.
   for (int64_t c = np; c < cols; ++c)
     for (int i = 0; i < 4; ++i) sum[i] += static_cast<double>(table[rows[i][c]] * x[c]);
-  for (int i = 0; i < 4; ++i) y[i * y_stride] = static_cast<float>(sum[i]);
+  for (int i = 0; i < 4; ++i) y[i] = static_cast<float>(sum[i]);
 }
 
-float finish_f16_dot(float (&acc)[4][16], const uint16_t* row, const float* x, int64_t np, int64_t cols) {
+float f16_dot_tail(float folded, const uint16_t* row, const float* x, int64_t np, int64_t cols) {
   static const float* const table = f16_table();
-  double sum = fold_4x16(acc);
+  double sum = folded;
   for (int64_t c = np; c < cols; ++c) sum += static_cast<double>(table[row[c]] * x[c]);
   return static_cast<float>(sum);
 }
@@ -63,12 +61,12 @@ void f16_gemv_scalar(const F16GemvArgs& a) {
       for (int j = 0; j < 4; ++j)
         for (int l = 0; l < 16; ++l)
           acc[j][l] = std::fma(tensor::f16_to_f32(row[c + 16 * j + l]), a.x[c + 16 * j + l], acc[j][l]);
-    a.y[r] = finish_f16_dot(acc, row, a.x, np, a.cols);
+    a.y[r] = f16_dot_tail(fold_4x16(acc), row, a.x, np, a.cols);
   }
 }
 
-float finish_f32_dot(float (&acc)[4][16], const float* row, const float* x, int64_t np, int64_t cols) {
-  double sum = fold_4x16(acc);
+float f32_dot_tail(float folded, const float* row, const float* x, int64_t np, int64_t cols) {
+  double sum = folded;
   for (int64_t c = np; c < cols; ++c) sum += static_cast<double>(row[c] * x[c]);
   return static_cast<float>(sum);
 }
@@ -81,7 +79,7 @@ void f32_gemv_scalar(const F32GemvArgs& a) {
     for (int64_t c = 0; c < np; c += 64)
       for (int j = 0; j < 4; ++j)
         for (int l = 0; l < 16; ++l) acc[j][l] = std::fma(row[c + 16 * j + l], a.x[c + 16 * j + l], acc[j][l]);
-    a.y[r] = finish_f32_dot(acc, row, a.x, np, a.cols);
+    a.y[r] = f32_dot_tail(fold_4x16(acc), row, a.x, np, a.cols);
   }
 }
 

@@ -21,11 +21,12 @@ struct F16GemvArgs {
 };
 
 void f16_gemv(const F16GemvArgs& args, runtime::IsaLevel isa);
-// The common ending of every level: fold the 4 x 16 partial sums, add the tail [np, cols) in double.
-float finish_f16_dot(float (&acc)[4][16], const uint16_t* row, const float* x, int64_t np, int64_t cols);
-// The same for four rows at once (bit-identical per row; the tails' double chains interleave).
-void finish_f16_dot4(float (&acc)[4][4][16], const uint16_t* const (&rows)[4], const float* x, int64_t np, int64_t cols,
-                     float* y, int64_t y_stride);
+// The common ending of every level, after the SIMD kernels fold their 4 x 16 lanes in registers (in the
+// reference's order): the tail [np, cols) added in double to the folded sum. Four rows at once
+// (bit-identical per row; the tails' double chains interleave; folded may be y).
+float f16_dot_tail(float folded, const uint16_t* row, const float* x, int64_t np, int64_t cols);
+void f16_dot_tail4(const float* folded, const uint16_t* const (&rows)[4], const float* x, int64_t np, int64_t cols,
+                   float* y);
 void f16_gemv_scalar(const F16GemvArgs& args);
 
 void f16_gemv_avx2(const F16GemvArgs& args);
@@ -46,6 +47,6 @@ void f32_gemv_scalar(const F32GemvArgs& args);
 void f32_gemv_avx2(const F32GemvArgs& args);
 void f32_gemv_avx512(const F32GemvArgs& args);
 void f32_gemv_neon(const F32GemvArgs& args);
-float finish_f32_dot(float (&acc)[4][16], const float* row, const float* x, int64_t np, int64_t cols);
+float f32_dot_tail(float folded, const float* row, const float* x, int64_t np, int64_t cols);
 
 }  // namespace trit::kernels

@@ -20,4 +20,11 @@ struct RopeParams {
 
 void rope(float* head, int64_t pos, const RopeParams& params);
 
+// The same rotation split in two, so that a token's angles are computed once for all its heads:
+// rope_angles fills cos[i], sin[i] for the n_rot / 2 pairs of position pos (the values rope() uses),
+// rope_heads rotates n_heads consecutive heads of head_dim floats by them. rope() is built on them.
+void rope_angles(int64_t pos, const RopeParams& params, float* cos, float* sin);
+void rope_heads(float* heads, int64_t n_heads, int64_t head_dim, const float* cos, const float* sin,
+                const RopeParams& params);
+
 }  // namespace trit::kernels

@@ -21,14 +21,12 @@
 #include "kernels/f16_gemv.h"
 #include "kernels/norm.h"
 #include "kernels/rope.h"
+#include "kernels/weighted_sum.h"
 #include "runtime/assert.h"
 #include "runtime/error.h"
-#include "tensor/codec.h"
 
 namespace trit::model {
 namespace {
-
-float round_f16(float x) { return tensor::f16_to_f32(tensor::f32_to_f16(x)); }
 
 // Sliding window: the query at position n_keys - 1 sees only the last `window` keys (itself included).
 void mask_outside_window(float* scores, int64_t n_keys, int64_t window) {
@@ -38,7 +36,7 @@ void mask_outside_window(float* scores, int64_t n_keys, int64_t window) {
 // Scratch for one (sequence, head) attention job.
 struct HeadScratch {
   std::vector<float> scores, qh, keys, values, row;
-  std::vector<uint16_t> q16;
+  std::vector<uint16_t> q16, p16;
 };
 
 }  // namespace
@@ -99,7 +97,9 @@ void Forward::attention(int64_t layer, std::span<const Segment> segments, const 
           for (int64_t p = 0; p < n_keys; ++p) scores[p] *= scale;
           if (window) mask_outside_window(scores, n_keys, window);
           kernels::softmax(scores, n_keys);
-          for (int64_t p = 0; p < n_keys; ++p) scores[p] = round_f16(scores[p]);
+          s.p16.resize(static_cast<size_t>(n_keys));  // the weights rounded to f16, as ggml does
+          kernels::f32_to_f16_row(scores, s.p16.data(), n_keys, isa);
+          kernels::f16_to_f32_row(s.p16.data(), scores, n_keys, isa);
           kernels::f16_gemv({cache.values_f16(layer) + kv_off * v_stride, n_keys, scores, oh, 0, hd, v_stride}, isa);
           continue;
         }
@@ -111,13 +111,8 @@ void Forward::attention(int64_t layer, std::span<const Segment> segments, const 
         for (int64_t p = 0; p < n_keys; ++p) scores[p] *= scale;
         if (window) mask_outside_window(scores, n_keys, window);
         kernels::softmax(scores, n_keys);
-        // P·V as a sum of value rows (every lane independent: vectorises, same result at every level).
-        std::fill(oh, oh + hd, 0.0f);
-        for (int64_t p = 0; p < n_keys; ++p) {
-          const float w = scores[p];
-          const float* vp = vf + p * stride;
-          for (int64_t d = 0; d < hd; ++d) oh[d] += w * vp[d];
-        }
+        // P·V as a sum of value rows (every lane independent: same result at every level).
+        kernels::weighted_sum({scores, n_keys, vf, stride, oh, hd}, isa);
       }
     }
   });
@@ -223,8 +218,13 @@ void Forward::run_layers(std::span<const SequenceInput> batch) {
         for (int64_t hd = 0; hd < h.n_head_kv; ++hd)
           kernels::rms_norm(kr + hd * h.head_dim, lw.attn_k_norm.data(), kr + hd * h.head_dim, h.head_dim, h.rms_eps);
       }
-      for (int64_t hd = 0; hd < h.n_head; ++hd) kernels::rope(qr + hd * h.head_dim, pos, layer_rope);
-      for (int64_t hd = 0; hd < h.n_head_kv; ++hd) kernels::rope(kr + hd * h.head_dim, pos, layer_rope);
+      // The token's angles once for all its Q and K heads (per thread, allocated once).
+      thread_local std::vector<float> angles;
+      const int64_t half = layer_rope.n_rot / 2;
+      angles.resize(static_cast<size_t>(2 * half));
+      kernels::rope_angles(pos, layer_rope, angles.data(), angles.data() + half);
+      kernels::rope_heads(qr, h.n_head, h.head_dim, angles.data(), angles.data() + half, layer_rope);
+      kernels::rope_heads(kr, h.n_head_kv, h.head_dim, angles.data(), angles.data() + half, layer_rope);
       seg.cache->store(l, pos, kr, v.data() + r * hd_kv);
     });
     attention(l, segments, q.data(), att.data());
