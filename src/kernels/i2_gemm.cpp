@@ -65,7 +65,7 @@ void i2_gemm_scalar(const I2Matrix& w, const Q8Activations& a, float* y, int64_t
 
 namespace {
 
-I2GemmArgs make_args(const I2Matrix& w, const Q8Activations& a, const std::vector<int8_t>& q, float* y,
+I2GemmArgs make_args(const I2Matrix& w, const Q8Activations& a, const runtime::AlignedVector<int8_t>& q, float* y,
                      int64_t row_begin, int64_t row_end) {
   return {w.data,         w.rows,       w.padded_cols, w.scale, q.data(),  a.q.data(),
           a.scale.data(), a.sum.data(), a.n_tokens,    y,       row_begin, row_end};

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/i2_matrix.h"
+#include "runtime/aligned_vector.h"
 #include "runtime/cpu_features.h"
 
 namespace trit::kernels {
@@ -18,8 +19,8 @@ struct Q8Activations {
   int64_t n_tokens = 0;
   int64_t cols = 0;
   int64_t padded_cols = 0;
-  std::vector<int8_t> q;        // [n_tokens][padded_cols], zero padded
-  std::vector<int8_t> q_pairs;  // same values in pair order (AVX-512 only)
+  runtime::AlignedVector<int8_t> q;        // [n_tokens][padded_cols], zero padded
+  runtime::AlignedVector<int8_t> q_pairs;  // same values in pair order (AVX-512 only)
   std::vector<float> scale;     // per token
   std::vector<int32_t> sum;     // per token: sum of q
 
