@@ -209,32 +209,54 @@ Reader Reader::open(const std::string& path) {
 
 void Reader::load_data_into_memory(bool show_progress) {
   if (data_buffer_) return;
-  uint64_t size = 0;
-  for (const TensorInfo& t : tensors_) size = std::max(size, t.offset + t.n_bytes);
+  // Each tensor gets its own 64-byte-aligned place (a file only promises general.alignment, 32 for
+  // bitnet.cpp's): the kernels' 64-byte loads then never straddle two cache lines.
+  constexpr uint64_t kAlign = 64;
+  std::vector<size_t> order(tensors_.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return tensors_[a].offset < tensors_[b].offset; });
+  std::vector<uint64_t> place(tensors_.size());
+  uint64_t size = 0, total = 0;
+  for (size_t i : order) {
+    place[i] = (size + kAlign - 1) / kAlign * kAlign;
+    size = place[i] + tensors_[i].n_bytes;
+    total += tensors_[i].n_bytes;
+  }
   if (size == 0) return;
   auto buffer = std::make_unique<runtime::HugeBuffer>(size);
-  runtime::ProgressBar progress("reading", size, runtime::ProgressBar::Unit::kBytes, !show_progress);
+  runtime::ProgressBar progress("reading", total, runtime::ProgressBar::Unit::kBytes, !show_progress);
   constexpr uint64_t kChunk = uint64_t{64} << 20;
+  int fd = -1;
   if (file_) {
-    const int fd = ::open(file_->path().c_str(), O_RDONLY | O_CLOEXEC);
+    fd = ::open(file_->path().c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) fail("{}: cannot open for reading: {}", name_, std::strerror(errno));
-    for (uint64_t done = 0; done < size;) {
-      const ssize_t n =
-          ::pread(fd, buffer->data() + done, std::min(kChunk, size - done), static_cast<off_t>(data_offset_ + done));
-      if (n <= 0) {
-        const std::string why = n < 0 ? std::strerror(errno) : "unexpected end of file";
-        ::close(fd);
-        fail("{}: reading the tensor data at byte {} failed: {}", name_, data_offset_ + done, why);
-      }
-      done += static_cast<uint64_t>(n);
-      progress.set(done);
-    }
-    ::close(fd);
-  } else {
-    std::memcpy(buffer->data(), bytes_.data() + data_offset_, size);
   }
+  uint64_t done_total = 0;
+  for (size_t i : order) {
+    const TensorInfo& t = tensors_[i];
+    uint8_t* dst = buffer->data() + place[i];
+    if (fd < 0) {
+      std::memcpy(dst, bytes_.data() + data_offset_ + t.offset, t.n_bytes);
+    } else {
+      for (uint64_t done = 0; done < t.n_bytes;) {
+        const ssize_t n = ::pread(fd, dst + done, std::min(kChunk, t.n_bytes - done),
+                                  static_cast<off_t>(data_offset_ + t.offset + done));
+        if (n <= 0) {
+          const std::string why = n < 0 ? std::strerror(errno) : "unexpected end of file";
+          ::close(fd);
+          fail("{}: reading tensor '{}' at byte {} failed: {}", name_, t.name, data_offset_ + t.offset + done, why);
+        }
+        done += static_cast<uint64_t>(n);
+        progress.set(done_total + done);
+      }
+    }
+    done_total += t.n_bytes;
+    progress.set(done_total);
+  }
+  if (fd >= 0) ::close(fd);
   progress.finish();
-  for (TensorInfo& t : tensors_) t.data = std::span<const uint8_t>(buffer->data() + t.offset, t.n_bytes);
+  for (size_t i = 0; i < tensors_.size(); ++i)
+    tensors_[i].data = std::span<const uint8_t>(buffer->data() + place[i], tensors_[i].n_bytes);
   data_buffer_ = std::move(buffer);
 }
 

@@ -244,18 +244,26 @@ TEST(GgufReader, DataLoadedIntoMemoryEqualsTheMappedBytes) {
     w.add("general.architecture", Value(std::string("bitnet")));
     w.add_tensor("a", {250}, static_cast<uint32_t>(GgmlType::F32));
     w.add_tensor("b", {256, 4}, static_cast<uint32_t>(GgmlType::I2_S));
+    // c starts 32 bytes past a cache line in the file (b is 288 bytes, the file aligns to 32).
+    w.add_tensor("c", {250}, static_cast<uint32_t>(GgmlType::F32));
     w.write_tensor_data(a);
     w.write_tensor_data(b);
+    w.write_tensor_data(a);
     w.finish();
   }
   auto r = Reader::open(path);
   EXPECT_FALSE(r.data_in_memory());
+  EXPECT_EQ(r.tensor("c").offset % 64, 32u);
   const uint8_t* mapped = r.tensor("b").data.data();
   r.load_data_into_memory(/*show_progress=*/false);
   EXPECT_TRUE(r.data_in_memory());
   EXPECT_NE(r.tensor("b").data.data(), mapped);
   EXPECT_TRUE(std::equal(r.tensor("a").data.begin(), r.tensor("a").data.end(), a.begin(), a.end()));
   EXPECT_TRUE(std::equal(r.tensor("b").data.begin(), r.tensor("b").data.end(), b.begin(), b.end()));
+  EXPECT_TRUE(std::equal(r.tensor("c").data.begin(), r.tensor("c").data.end(), a.begin(), a.end()));
+  // In memory every tensor starts on a cache line, whatever the file's alignment.
+  for (const char* name : {"a", "b", "c"})
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(r.tensor(name).data.data()) % 64, 0u) << name;
   // Moving the reader keeps the views valid.
   Reader moved = std::move(r);
   EXPECT_TRUE(std::equal(moved.tensor("b").data.begin(), moved.tensor("b").data.end(), b.begin(), b.end()));
