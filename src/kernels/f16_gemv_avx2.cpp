@@ -89,8 +89,13 @@ void f32_gemv_avx2(const F32GemvArgs& a) {
   for (; r + 4 <= a.row_end; r += 4) {
     const float* row = a.w + r * ld;
     float folded[4];
-    fold_tree4(f32_row_main(row, a.x, np), f32_row_main(row + ld, a.x, np), f32_row_main(row + 2 * ld, a.x, np),
-               f32_row_main(row + 3 * ld, a.x, np), folded);
+    // Rows in ascending order (as arguments their order would be unspecified: GCC reads the fourth
+    // row first, and the hardware prefetchers, following ascending streams, halve the bandwidth).
+    const auto v0 = f32_row_main(row, a.x, np);
+    const auto v1 = f32_row_main(row + ld, a.x, np);
+    const auto v2 = f32_row_main(row + 2 * ld, a.x, np);
+    const auto v3 = f32_row_main(row + 3 * ld, a.x, np);
+    fold_tree4(v0, v1, v2, v3, folded);
     for (int i = 0; i < 4; ++i)
       a.y[r + i] = np == a.cols ? folded[i] : f32_dot_tail(folded[i], row + i * ld, a.x, np, a.cols);
   }

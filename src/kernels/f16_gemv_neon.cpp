@@ -59,8 +59,10 @@ void f16_gemv_neon(const F16GemvArgs& a) {
   int64_t r = a.row_begin;
   for (; r + 4 <= a.row_end; r += 4) {
     const uint16_t* const rows[4] = {a.w + r * ld, a.w + (r + 1) * ld, a.w + (r + 2) * ld, a.w + (r + 3) * ld};
-    const float32x4_t folded = fold_tree4(f16_row_main(rows[0], a.x, np), f16_row_main(rows[1], a.x, np),
-                                          f16_row_main(rows[2], a.x, np), f16_row_main(rows[3], a.x, np));
+    // Rows in ascending order, for the prefetchers (as arguments the order would be unspecified).
+    const float32x4_t v0 = f16_row_main(rows[0], a.x, np), v1 = f16_row_main(rows[1], a.x, np);
+    const float32x4_t v2 = f16_row_main(rows[2], a.x, np), v3 = f16_row_main(rows[3], a.x, np);
+    const float32x4_t folded = fold_tree4(v0, v1, v2, v3);
     if (np == a.cols) {
       vst1q_f32(a.y + r, folded);
     } else {
@@ -83,8 +85,9 @@ void f32_gemv_neon(const F32GemvArgs& a) {
   for (; r + 4 <= a.row_end; r += 4) {
     const float* row = a.w + r * ld;
     float f[4];
-    vst1q_f32(f, fold_tree4(f32_row_main(row, a.x, np), f32_row_main(row + ld, a.x, np),
-                            f32_row_main(row + 2 * ld, a.x, np), f32_row_main(row + 3 * ld, a.x, np)));
+    const float32x4_t v0 = f32_row_main(row, a.x, np), v1 = f32_row_main(row + ld, a.x, np);
+    const float32x4_t v2 = f32_row_main(row + 2 * ld, a.x, np), v3 = f32_row_main(row + 3 * ld, a.x, np);
+    vst1q_f32(f, fold_tree4(v0, v1, v2, v3));
     for (int i = 0; i < 4; ++i) a.y[r + i] = np == a.cols ? f[i] : f32_dot_tail(f[i], row + i * ld, a.x, np, a.cols);
   }
   for (; r < a.row_end; ++r) {
