@@ -12,9 +12,10 @@
 namespace trit::kernels {
 namespace {
 
-// How far ahead (in row tiles) the decode kernel prefetches weights: 2 measured best on the 2-core EPYC
-// of bench/README.md (1: 34-36 tok/s single-thread decode of the 2B shape, 2: 38, 4: 37-39).
-constexpr int64_t kPrefetchTiles = 2;
+// How far ahead (in row tiles) the decode kernel prefetches weights. On the 2-core EPYC of bench/README.md,
+// single-thread decode of the 2B shape (`trit bench -p 0 -n 128`, alternating runs): 2 tiles 36.5-37.9
+// tok/s, 4: 38.7-39.4, 8: 39.1-39.6; two threads 49-51.6 with each.
+constexpr int64_t kPrefetchTiles = 8;
 
 inline int32_t hsum256(__m256i s) {
   __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
