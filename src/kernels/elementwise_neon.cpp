@@ -5,35 +5,13 @@
 #include <cstring>
 
 #include "kernels/elementwise_args.h"
+#include "kernels/for_blocks.h"
 
 namespace trit::kernels {
 
 namespace {
 
 constexpr int64_t kLanes = kElementwiseLanes;
-
-// Runs body(in, out) on blocks of kBlock floats of each array in `in` (and `out`); the tail through
-// copies padded with `pad`.
-template <int64_t kBlock, int kIn, typename Body>
-void for_blocks(int64_t n, const float* const (&in)[kIn], float* out, float pad, Body body) {
-  int64_t i = 0;
-  for (; i + kBlock <= n; i += kBlock) {
-    const float* p[kIn];
-    for (int k = 0; k < kIn; ++k) p[k] = in[k] + i;
-    body(p, out ? out + i : nullptr);
-  }
-  if (i == n) return;
-  const int64_t rest = n - i;
-  float buf[kIn][kBlock], res[kBlock];
-  const float* p[kIn];
-  for (int k = 0; k < kIn; ++k) {
-    for (int64_t j = 0; j < kBlock; ++j) buf[k][j] = pad;
-    std::memcpy(buf[k], in[k] + i, static_cast<size_t>(rest) * sizeof(float));
-    p[k] = buf[k];
-  }
-  body(p, res);
-  if (out) std::memcpy(out + i, res, static_cast<size_t>(rest) * sizeof(float));
-}
 
 // e^x = a * s (elementwise.cpp, exp_parts): the same operations, lane by lane.
 struct ExpParts4 {

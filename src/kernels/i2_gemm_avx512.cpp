@@ -1,5 +1,6 @@
 // I2 x int8 kernel for AVX-512 with VNNI (compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vnni;
-// called only when the CPU has them). Each 64-byte load holds two blocks; masking gives four bit-planes
+// called only when the CPU has them), in two shapes: one token (decode), below, and batches (further down).
+// Decode: each 64-byte load holds two blocks; masking gives four bit-planes
 // of 64 codes (left in place, so scaled by 64, 16, 4, 1), each multiplied into int32 lanes by one
 // vpdpbusd against 64 activations laid out to match (Q8Activations pair order). One accumulator per (row, token,
 // bit-plane) keeps the dpbusd chains independent. An odd last block goes through the 256-bit form.
@@ -174,11 +175,11 @@ void batch_tile(const I2GemmArgs& A, const uint8_t* codes, int64_t r0, int64_t t
       for (int i = 0; i < R; ++i) acc[i][t] = _mm512_dpbusd_epi32(acc[i][t], w[i], x);
     }
   }
-  const __m512i zero = _mm512_setzero_si512();
-  for (int t = 0; t < NT; ++t)
-    store4<R>(A, r0, t0 + t,
-              hsum4(acc[0][t], R > 1 ? acc[R > 1 ? 1 : 0][t] : zero, R > 2 ? acc[R > 2 ? 2 : 0][t] : zero,
-                    R > 3 ? acc[R > 3 ? 3 : 0][t] : zero));
+  for (int t = 0; t < NT; ++t) {
+    __m512i rows[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512()};
+    for (int i = 0; i < R; ++i) rows[i] = acc[i][t];
+    store4<R>(A, r0, t0 + t, hsum4(rows[0], rows[1], rows[2], rows[3]));
+  }
 }
 
 // The full 4 x 6 tile. GCC keeps an array of 24 accumulators in registers only partly (it spills and
