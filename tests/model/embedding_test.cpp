@@ -15,6 +15,7 @@
 #include "model/forward.h"
 #include "model/model.h"
 #include "runtime/error.h"
+#include "support/float64_reference.h"
 #include "support/test_data.h"
 #include "tensor/codec.h"
 #include "tensor/families.h"
@@ -22,7 +23,7 @@
 namespace trit::model {
 namespace {
 
-using Vec = std::vector<double>;
+using testing::Vec;
 
 class Float64Embedder {
  public:
@@ -106,46 +107,17 @@ class Float64Embedder {
   }
 
  private:
-  Vec get(const std::string& name) {
-    auto f = tensor::dequantize(r_.tensor(name));
-    return Vec(f.begin(), f.end());
-  }
-  Vec rmsnorm(const Vec& x, const Vec& w) const {
-    double ss = 0;
-    for (double e : x) ss += e * e;
-    const double s = 1.0 / std::sqrt(ss / static_cast<double>(x.size()) + eps_);
-    Vec y(x.size());
-    for (size_t i = 0; i < x.size(); ++i) y[i] = x[i] * s * w[i];
-    return y;
-  }
-  // BitLinear with its own input norm: RMSNorm(x, <base>_norm_in), activations to int8 by absmax,
-  // then the ternary weights.
+  Vec get(const std::string& name) { return testing::decoded(r_, name); }
+  Vec rmsnorm(const Vec& x, const Vec& w) const { return testing::rms_norm_f64(x, w, eps_); }
+  // BitLinear with its own input norm: RMSNorm(x, <base>_norm_in), then BitLinear.
   Vec projection(const std::string& base, const Vec& input) {
-    const Vec x = rmsnorm(input, get(base + "_norm_in.weight"));
-    const auto& info = r_.tensor(base + ".weight");
-    const int64_t cols = static_cast<int64_t>(info.shape[0]), rows = static_cast<int64_t>(info.shape[1]);
-    const Vec w = get(base + ".weight");
-    double mx = 1e-5;
-    for (double e : x) mx = std::max(mx, std::fabs(e));
-    const double s = 127.0 / mx;
-    Vec xq(cols);
-    for (int64_t c = 0; c < cols; ++c) xq[c] = std::clamp(std::nearbyint(x[c] * s), -128.0, 127.0) / s;
-    Vec y(rows, 0.0);
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t c = 0; c < cols; ++c) y[r] += w[r * cols + c] * xq[c];
-    return y;
+    return testing::bitlinear_f64(r_, base + ".weight", rmsnorm(input, get(base + "_norm_in.weight")));
   }
   // RMSNorm over one head, then NEOX RoPE (pairs i, i + head_dim/2).
   void head_norm_and_rope(Vec& v, int64_t off, const Vec& w, int64_t pos) const {
     const Vec head = rmsnorm(Vec(v.begin() + off, v.begin() + off + head_dim_), w);
     std::copy(head.begin(), head.end(), v.begin() + off);
-    const int64_t half = head_dim_ / 2;
-    for (int64_t i = 0; i < half; ++i) {
-      const double th = pos * std::pow(base_, -2.0 * i / head_dim_);
-      const double x0 = v[off + i], x1 = v[off + i + half];
-      v[off + i] = x0 * std::cos(th) - x1 * std::sin(th);
-      v[off + i + half] = x0 * std::sin(th) + x1 * std::cos(th);
-    }
+    testing::rope_f64(v, off, head_dim_, pos, base_, /*neox=*/true);
   }
 
   gguf::Reader r_;

@@ -13,13 +13,14 @@
 #include "model/dummy.h"
 #include "model/model.h"
 #include "runtime/error.h"
+#include "support/float64_reference.h"
 #include "support/test_data.h"
 #include "tensor/codec.h"
 
 namespace trit::model {
 namespace {
 
-using Vec = std::vector<double>;
+using testing::Vec;
 
 // Everything in double, weights decoded with the tensor codecs (not the model's binding code).
 class Float64Reference {
@@ -103,43 +104,10 @@ class Float64Reference {
   }
 
  private:
-  Vec get(const std::string& name) {
-    auto f = tensor::dequantize(r_.tensor(name));
-    return Vec(f.begin(), f.end());
-  }
-  Vec rmsnorm(const Vec& x, const Vec& w) const {
-    double ss = 0;
-    for (double e : x) ss += e * e;
-    const double s = 1.0 / std::sqrt(ss / static_cast<double>(x.size()) + eps_);
-    Vec y(x.size());
-    for (size_t i = 0; i < x.size(); ++i) y[i] = x[i] * s * w[i];
-    return y;
-  }
-  // BitLinear: activations to int8 by absmax (round half to even), then W · (q / s).
-  Vec bitlinear(const std::string& name, const Vec& x) {
-    const auto& info = r_.tensor(name);
-    const int64_t cols = static_cast<int64_t>(info.shape[0]), rows = static_cast<int64_t>(info.shape[1]);
-    const Vec w = get(name);
-    double mx = 1e-5;
-    for (double e : x) mx = std::max(mx, std::fabs(e));
-    const double s = 127.0 / mx;
-    Vec xq(cols);
-    for (int64_t c = 0; c < cols; ++c) xq[c] = std::clamp(std::nearbyint(x[c] * s), -128.0, 127.0) / s;
-    Vec y(rows, 0.0);
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t c = 0; c < cols; ++c) y[r] += w[r * cols + c] * xq[c];
-    return y;
-  }
-  void rope(Vec& v, int64_t off, int64_t pos) const {
-    const int64_t half = head_dim_ / 2;
-    for (int64_t i = 0; i < half; ++i) {
-      const double th = pos * std::pow(base_, -2.0 * i / head_dim_);
-      const int64_t a = off + (neox_ ? i : 2 * i), b = off + (neox_ ? i + half : 2 * i + 1);
-      const double x0 = v[a], x1 = v[b];
-      v[a] = x0 * std::cos(th) - x1 * std::sin(th);
-      v[b] = x0 * std::sin(th) + x1 * std::cos(th);
-    }
-  }
+  Vec get(const std::string& name) { return testing::decoded(r_, name); }
+  Vec rmsnorm(const Vec& x, const Vec& w) const { return testing::rms_norm_f64(x, w, eps_); }
+  Vec bitlinear(const std::string& name, const Vec& x) { return testing::bitlinear_f64(r_, name, x); }
+  void rope(Vec& v, int64_t off, int64_t pos) const { testing::rope_f64(v, off, head_dim_, pos, base_, neox_); }
 
   gguf::Reader r_;
   std::string arch_;
