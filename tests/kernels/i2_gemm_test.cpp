@@ -90,6 +90,21 @@ TEST(I2Gemm, LongBatchesCrossTokenBlocks) {
     }
 }
 
+TEST(Q8Activations, BuffersStartOnCacheLines) {
+  // The kernels read them with 64-byte loads; a buffer off a line splits every one of them.
+  std::vector<float> x(300 * 3, 0.5f);
+  for (IsaLevel level : available_levels()) {
+    Q8Activations a;
+    for (int64_t n_tokens : {1, 3}) {  // the second call regrows the buffers
+      a.quantize(x.data(), n_tokens, 300, level);
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(a.q.data()) % 64, 0u) << runtime::isa_name(level);
+      if (!a.q_pairs.empty()) {
+        EXPECT_EQ(reinterpret_cast<uintptr_t>(a.q_pairs.data()) % 64, 0u);
+      }
+    }
+  }
+}
+
 TEST(I2Gemm, RowRangesWriteOnlyTheirRows) {
   std::mt19937 rng(5);
   const auto m = random_ternary(9, 256, rng);
