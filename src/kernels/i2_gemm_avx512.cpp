@@ -13,10 +13,13 @@
 namespace trit::kernels {
 namespace {
 
-// How far ahead (in row tiles) the decode kernel prefetches weights. On the 2-core EPYC of bench/README.md,
-// single-thread decode of the 2B shape (`trit bench -p 0 -n 128`, alternating runs): 2 tiles 36.5-37.9
-// tok/s, 4: 38.7-39.4, 8: 39.1-39.6; two threads 49-51.6 with each.
-constexpr int64_t kPrefetchTiles = 8;
+// How far ahead (in row tiles) the decode kernel prefetches weights. A tile's rows are contiguous, so the
+// prefetches walk the tile kPrefetchTiles ahead line by line, in address order, one line per row load:
+// one sequential stream per thread. Prefetching each row's own spot instead (four interleaved streams
+// per thread) was 27% slower with two threads in bench_decode_stream on the 2-core EPYC of
+// bench/README.md (median of 7 alternating runs: 15.0 ms against 11.0 ms per 2B-shape token) and no
+// faster with one; distances 3, 4 and 8 were within noise of each other, 2 a little slower.
+constexpr int64_t kPrefetchTiles = 4;
 
 inline int32_t hsum256(__m256i s) {
   __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
@@ -59,14 +62,15 @@ void tile(const I2GemmArgs& A, int64_t r0, int64_t t0) {
     for (int t = 0; t < NT; ++t)
       for (int g = 0; g < 4; ++g) acc[i][t][g] = _mm512_setzero_si512();
 
+  // The tile kPrefetchTiles ahead, prefetched in address order as this one is consumed.
+  const uint8_t* ahead = A.w + (r0 + kPrefetchTiles * NR) * (A.padded_cols / 4);
   for (int64_t p = 0; p < n_pairs; ++p) {
     __m512i qv[NT][4];
     for (int t = 0; t < NT; ++t)
       for (int g = 0; g < 4; ++g) qv[t][g] = _mm512_loadu_si512(q[t] + p * 256 + g * 64);
     for (int i = 0; i < NR; ++i) {
       const uint8_t* src = A.w + (r0 + i) * (A.padded_cols / 4) + p * 64;
-      // The same spot of the next tile's rows: enough loads in flight to stream from DRAM at full rate.
-      _mm_prefetch(reinterpret_cast<const char*>(src + kPrefetchTiles * NR * (A.padded_cols / 4)), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(ahead + (p * NR + i) * 64), _MM_HINT_T0);
       const __m512i packed = _mm512_loadu_si512(src);
       // Bit-plane g masked in place (no shift): codes scaled by 4^(3-g), undone once at the end.
       const __m512i c[4] = {_mm512_and_si512(packed, plane[0]), _mm512_and_si512(packed, plane[1]),
@@ -98,9 +102,11 @@ void tile(const I2GemmArgs& A, int64_t r0, int64_t t0) {
 // tile, not once per token group.
 constexpr int kBatchRows = 4;
 constexpr int kBatchTokens = 6;
+// Row tiles ahead that a small batch prefetches (each row's own stream: unpacking walks one row at a time).
+constexpr int64_t kBatchPrefetchTiles = 8;
 
 // Codes of rows [r0, r0 + n_rows) into dst (padded_cols bytes per row). A small batch streams the weights
-// from memory once, so it prefetches the row tile after next as the decode kernel does.
+// from memory once, so it prefetches kBatchPrefetchTiles row tiles ahead.
 void unpack_rows(const I2GemmArgs& A, int64_t r0, int n_rows, uint8_t* dst, bool prefetch) {
   const __m512i mask = _mm512_set1_epi8(3);
   const int64_t row_bytes = A.padded_cols / 4;
@@ -110,7 +116,7 @@ void unpack_rows(const I2GemmArgs& A, int64_t r0, int n_rows, uint8_t* dst, bool
     uint8_t* out = dst + i * A.padded_cols;
     for (int64_t p = 0; p < n_pairs; ++p) {
       if (prefetch)
-        _mm_prefetch(reinterpret_cast<const char*>(src + p * 64 + kPrefetchTiles * kBatchRows * row_bytes),
+        _mm_prefetch(reinterpret_cast<const char*>(src + p * 64 + kBatchPrefetchTiles * kBatchRows * row_bytes),
                      _MM_HINT_T0);
       // Two 32-byte blocks; plane g of block b holds columns b*128 + g*32 + j in byte j.
       const __m512i packed = _mm512_loadu_si512(src + p * 64);
