@@ -3,6 +3,7 @@
 // markdown table or JSON; --roofline adds the machine's read bandwidth and decode as a % of its limit.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -96,21 +97,25 @@ void bench(const BenchFlags& f) {
   std::vector<Result> results;
   for (int t : threads) {
     if (t < 1) trit::fail("-t values must be at least 1, got {}", t);
-    double limit_tps = -1;
-    if (f.roofline) {
-      const double gbps = runtime::measure_read_bandwidth(t);
-      limit_tps = gbps * 1e9 / static_cast<double>(bytes_per_token);
-      std::fprintf(stderr,
-                   "read bandwidth with %d thread(s): %.1f GB/s -> decode limit %.1f tok/s (%.0f MB per token)\n", t,
-                   gbps, limit_tps, static_cast<double>(bytes_per_token) / 1e6);
-    }
+    // The host's bandwidth can change while the tests run (shared machines): the limit is the best read
+    // bandwidth measured just before and just after each decode test.
+    double gbps = f.roofline ? runtime::measure_read_bandwidth(t) : 0;
     for (int64_t p : f.prompt_sizes) {
       if (p <= 0) continue;
       results.push_back(summarize(fmt::format("pp{}", p), t, run_test(*m, t, p, 0, f.repetitions), -1));
     }
     for (int64_t n : f.gen_sizes) {
       if (n <= 0) continue;
-      results.push_back(summarize(fmt::format("tg{}", n), t, run_test(*m, t, 0, n, f.repetitions), limit_tps));
+      const std::vector<double> tps = run_test(*m, t, 0, n, f.repetitions);
+      double limit_tps = -1;
+      if (f.roofline) {
+        gbps = std::max(gbps, runtime::measure_read_bandwidth(t));
+        limit_tps = gbps * 1e9 / static_cast<double>(bytes_per_token);
+        std::fprintf(stderr,
+                     "read bandwidth with %d thread(s): %.1f GB/s -> decode limit %.1f tok/s (%.0f MB per token)\n",
+                     t, gbps, limit_tps, static_cast<double>(bytes_per_token) / 1e6);
+      }
+      results.push_back(summarize(fmt::format("tg{}", n), t, tps, limit_tps));
     }
   }
 
