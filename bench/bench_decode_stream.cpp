@@ -79,7 +79,8 @@ void BM_DecodeTernary2B(benchmark::State& state) {
   state.counters["weight_GB/s"] =
       benchmark::Counter(static_cast<double>(model.bytes), benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_DecodeTernary2B)->ArgsProduct({{1, 2}, {1, 2}})->UseRealTime()->Unit(benchmark::kMillisecond);
+// Levels as ints: 1 avx2, 4 avxvnni, 2 avx512 (runtime::IsaLevel).
+BENCHMARK(BM_DecodeTernary2B)->ArgsProduct({{1, 4, 2}, {1, 2}})->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // The F16 output projection of a 32002-token vocabulary at width 2560 (164 MB), one token.
 void BM_DecodeOutputF16(benchmark::State& state) {

@@ -80,10 +80,11 @@ void BM_I2Gemm(benchmark::State& state) {
   state.counters["GMAC/s"] = benchmark::Counter(static_cast<double>(rows * cols * n_tokens) * 1e-9,
                                                 benchmark::Counter::kIsIterationInvariantRate);
 }
+// Levels as ints (runtime::IsaLevel): 0 scalar, 1 avx2, 4 avxvnni, 2 avx512.
 BENCHMARK(BM_I2Gemm)
-    ->ArgsProduct({{0, 1, 2}, {6912}, {2560}, {1}})
-    ->ArgsProduct({{1, 2}, {6912}, {2560}, {64}})
-    ->ArgsProduct({{2}, {65536}, {8192}, {1}})
-    ->ArgsProduct({{1, 2}, {1024}, {2560}, {1}});
+    ->ArgsProduct({{0, 1, 4, 2}, {6912}, {2560}, {1}})
+    ->ArgsProduct({{1, 4, 2}, {6912}, {2560}, {64}})
+    ->ArgsProduct({{4, 2}, {65536}, {8192}, {1}})
+    ->ArgsProduct({{1, 4, 2}, {1024}, {2560}, {1}});
 
 }  // namespace

@@ -140,6 +140,7 @@ const ElementwiseOps& ops(runtime::IsaLevel isa) {
 #if defined(__x86_64__)
     case runtime::IsaLevel::kAvx512:
       return kElementwiseAvx512;
+    case runtime::IsaLevel::kAvxVnni:  // AVX-VNNI adds only the integer dot product: the AVX2 kernel
     case runtime::IsaLevel::kAvx2:
       return kElementwiseAvx2;
 #endif

@@ -88,6 +88,7 @@ void f32_gemv(const F32GemvArgs& args, runtime::IsaLevel isa) {
 #if defined(__x86_64__)
     case runtime::IsaLevel::kAvx512:
       return f32_gemv_avx512(args);
+    case runtime::IsaLevel::kAvxVnni:  // AVX-VNNI adds only the integer dot product: the AVX2 kernel
     case runtime::IsaLevel::kAvx2:
       return f32_gemv_avx2(args);
 #endif
@@ -105,6 +106,7 @@ void f16_gemv(const F16GemvArgs& args, runtime::IsaLevel isa) {
 #if defined(__x86_64__)
     case runtime::IsaLevel::kAvx512:
       return f16_gemv_avx512(args);
+    case runtime::IsaLevel::kAvxVnni:  // AVX-VNNI adds only the integer dot product: the AVX2 kernel
     case runtime::IsaLevel::kAvx2:
       return f16_gemv_avx2(args);
 #endif

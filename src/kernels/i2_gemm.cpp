@@ -78,6 +78,10 @@ void i2_gemm_avx2(const I2Matrix& w, const Q8Activations& a, float* y, int64_t r
   i2_gemm_avx2_impl(make_args(w, a, a.q, y, row_begin, row_end));
 }
 
+void i2_gemm_avxvnni(const I2Matrix& w, const Q8Activations& a, float* y, int64_t row_begin, int64_t row_end) {
+  i2_gemm_avxvnni_impl(make_args(w, a, a.q, y, row_begin, row_end));
+}
+
 void i2_gemm_avx512(const I2Matrix& w, const Q8Activations& a, float* y, int64_t row_begin, int64_t row_end) {
   TRIT_ASSERT(a.q_pairs.size() == a.q.size());
   i2_gemm_avx512_impl(make_args(w, a, a.q_pairs, y, row_begin, row_end));
@@ -97,6 +101,8 @@ void i2_gemm(const I2Matrix& w, const Q8Activations& a, float* y, int64_t row_be
 #if defined(__x86_64__)
     case runtime::IsaLevel::kAvx512:
       return i2_gemm_avx512(w, a, y, row_begin, row_end);
+    case runtime::IsaLevel::kAvxVnni:
+      return i2_gemm_avxvnni(w, a, y, row_begin, row_end);
     case runtime::IsaLevel::kAvx2:
       return i2_gemm_avx2(w, a, y, row_begin, row_end);
 #endif

@@ -22,6 +22,7 @@ struct I2GemmArgs {
 };
 
 void i2_gemm_avx2_impl(const I2GemmArgs& args);
+void i2_gemm_avxvnni_impl(const I2GemmArgs& args);
 void i2_gemm_avx512_impl(const I2GemmArgs& args);
 void i2_gemm_neon_impl(const I2GemmArgs& args);
 

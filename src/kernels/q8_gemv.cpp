@@ -56,6 +56,7 @@ void q8_gemv(const Q8GemvArgs& args, runtime::IsaLevel isa) {
 #if defined(__x86_64__)
     case runtime::IsaLevel::kAvx512:
       return q8_gemv_avx512(args);
+    case runtime::IsaLevel::kAvxVnni:  // AVX-VNNI adds only the integer dot product: the AVX2 kernel
     case runtime::IsaLevel::kAvx2:
       return q8_gemv_avx2(args);
 #endif

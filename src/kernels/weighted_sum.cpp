@@ -19,6 +19,7 @@ void weighted_sum(const WeightedSumArgs& args, runtime::IsaLevel isa) {
 #if defined(__x86_64__)
     case runtime::IsaLevel::kAvx512:
       return weighted_sum_avx512(args);
+    case runtime::IsaLevel::kAvxVnni:  // AVX-VNNI adds only the integer dot product: the AVX2 kernel
     case runtime::IsaLevel::kAvx2:
       return weighted_sum_avx2(args);
 #endif

@@ -48,6 +48,8 @@ CpuFeatures detect() {
   // clang's __builtin_cpu_supports does not know "f16c": CPUID leaf 1, ECX bit 29.
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   f.f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29)) != 0;
+  // AVX-VNNI (VEX vpdpbusd): CPUID leaf 7 sub-leaf 1, EAX bit 4 (older clang builtins lack the name).
+  f.avxvnni = __get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) && (eax & (1u << 4)) != 0;
   f.avx512f = __builtin_cpu_supports("avx512f");
   f.avx512bw = __builtin_cpu_supports("avx512bw");
   f.avx512vl = __builtin_cpu_supports("avx512vl");
@@ -74,6 +76,8 @@ bool supports(IsaLevel level) {
       return true;
     case IsaLevel::kAvx2:
       return f.avx2 && f.fma && f.f16c;
+    case IsaLevel::kAvxVnni:
+      return supports(IsaLevel::kAvx2) && f.avxvnni;
     case IsaLevel::kAvx512:
       return supports(IsaLevel::kAvx2) && f.avx512f && f.avx512bw && f.avx512vl && f.avx512vnni;
     case IsaLevel::kNeon:
@@ -94,7 +98,7 @@ const CpuFeatures& cpu_features() {
 bool supports_isa(IsaLevel level) { return supports(level); }
 
 IsaLevel best_isa() {
-  for (IsaLevel l : {IsaLevel::kAvx512, IsaLevel::kAvx2, IsaLevel::kNeon})
+  for (IsaLevel l : {IsaLevel::kAvx512, IsaLevel::kAvxVnni, IsaLevel::kAvx2, IsaLevel::kNeon})
     if (supports(l)) return l;
   return IsaLevel::kScalar;
 }
@@ -105,6 +109,8 @@ const char* isa_name(IsaLevel level) {
       return "scalar";
     case IsaLevel::kAvx2:
       return "avx2";
+    case IsaLevel::kAvxVnni:
+      return "avxvnni";
     case IsaLevel::kAvx512:
       return "avx512";
     case IsaLevel::kNeon:
@@ -114,9 +120,9 @@ const char* isa_name(IsaLevel level) {
 }
 
 IsaLevel parse_isa(const std::string& name) {
-  for (IsaLevel l : {IsaLevel::kScalar, IsaLevel::kAvx2, IsaLevel::kAvx512, IsaLevel::kNeon})
+  for (IsaLevel l : {IsaLevel::kScalar, IsaLevel::kAvx2, IsaLevel::kAvxVnni, IsaLevel::kAvx512, IsaLevel::kNeon})
     if (name == isa_name(l)) return l;
-  trit::fail("unknown kernel level '{}' (known: scalar, avx2, avx512, neon)", name);
+  trit::fail("unknown kernel level '{}' (known: scalar, avx2, avxvnni, avx512, neon)", name);
 }
 
 void set_active_isa(IsaLevel level) {
@@ -144,6 +150,7 @@ std::string describe_cpu() {
   std::string features;
   if (supports(IsaLevel::kAvx512)) features += std::string(features.empty() ? "" : ", ") + "AVX-512 VNNI";
   if (f.avx512vbmi) features += ", VBMI";
+  if (supports(IsaLevel::kAvxVnni)) features += std::string(features.empty() ? "" : ", ") + "AVX-VNNI";
   if (supports(IsaLevel::kAvx2)) features += std::string(features.empty() ? "" : ", ") + "AVX2";
   if (f.asimd) features += std::string(features.empty() ? "" : ", ") + "NEON";
   if (f.dotprod) features += ", dotprod";

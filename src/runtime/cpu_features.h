@@ -1,5 +1,5 @@
 // What the CPU can do, detected once at start-up, and the kernel level trit runs at: the best the CPU
-// supports, or a lower one forced with TRIT_ISA=scalar|avx2|avx512|neon (for testing and comparisons).
+// supports, or a lower one forced with TRIT_ISA=scalar|avx2|avxvnni|avx512|neon (for testing and comparisons).
 #pragma once
 
 #include <string>
@@ -7,14 +7,16 @@
 namespace trit::runtime {
 
 enum class IsaLevel {
-  kScalar,  // plain C++: the reference
-  kAvx2,    // x86-64 AVX2 + FMA + F16C
-  kAvx512,  // x86-64 AVX-512 F/BW/VL + VNNI
-  kNeon,    // AArch64 Advanced SIMD + dot product (SDOT)
+  kScalar,   // plain C++: the reference
+  kAvx2,     // x86-64 AVX2 + FMA + F16C
+  kAvx512,   // x86-64 AVX-512 F/BW/VL + VNNI
+  kNeon,     // AArch64 Advanced SIMD + dot product (SDOT)
+  kAvxVnni,  // x86-64 AVX2 + FMA + F16C + AVX-VNNI (256-bit vpdpbusd); appended so that
+             // the values above stay (benchmarks pass levels as ints)
 };
 
 struct CpuFeatures {
-  bool avx2 = false, fma = false, f16c = false;
+  bool avx2 = false, fma = false, f16c = false, avxvnni = false;
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512vnni = false, avx512vbmi = false;
   bool asimd = false, dotprod = false, fp16 = false, i8mm = false;  // AArch64 (fp16: half-precision arithmetic)
   int n_physical_cores = 1;
@@ -33,8 +35,8 @@ IsaLevel active_isa();
 // Forces a level (tests, `--isa`); throws trit::Error when the CPU lacks it.
 void set_active_isa(IsaLevel level);
 IsaLevel parse_isa(const std::string& name);
-const char* isa_name(IsaLevel level);  // "scalar", "avx2", "avx512", "neon"
-// "avx512 (AVX-512 VNNI; AVX2; 2 cores)": for --version and trit bench.
+const char* isa_name(IsaLevel level);  // "scalar", "avx2", "avxvnni", "avx512", "neon"
+// "avx512 kernels (CPU: AVX-512 VNNI, AVX-VNNI, AVX2; 2 cores, 4 threads)": for --version and trit bench.
 std::string describe_cpu();
 
 }  // namespace trit::runtime

@@ -21,8 +21,9 @@ void gemm_rows_scalar(const GemmArgs& g, int64_t i0, int64_t i1) {
 
 void gemm(const GemmArgs& g, runtime::ThreadPool& pool) {
   if (g.m == 0 || g.n == 0) return;
+  const runtime::IsaLevel isa = runtime::active_isa();
   const bool avx2 =
-      runtime::active_isa() == runtime::IsaLevel::kAvx2 || runtime::active_isa() == runtime::IsaLevel::kAvx512;
+      isa == runtime::IsaLevel::kAvx2 || isa == runtime::IsaLevel::kAvxVnni || isa == runtime::IsaLevel::kAvx512;
   constexpr int64_t kRows = 6;  // the AVX2 kernel's register block
   const int64_t blocks = (g.m + kRows - 1) / kRows;
   pool.parallel_for(blocks, [&](int64_t b0, int64_t b1) {

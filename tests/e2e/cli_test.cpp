@@ -157,7 +157,7 @@ TEST_F(Cli, EveryKernelLevelGivesTheSameTokens) {
   const auto best = run(args);
   ASSERT_EQ(best.exit_code, 0) << best.err;
   ASSERT_NE(best.err.find("generated tokens:"), std::string::npos);
-  for (const char* level : {"scalar", "avx2", "avx512"}) {
+  for (const char* level : {"scalar", "avx2", "avxvnni", "avx512"}) {
     const auto r = run(args, "", std::string("TRIT_ISA=") + level);
     if (r.err.find("cannot run") != std::string::npos) continue;  // the CPU lacks this level
     ASSERT_EQ(r.exit_code, 0) << level << ": " << r.err;

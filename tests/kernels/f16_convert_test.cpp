@@ -18,7 +18,7 @@ using runtime::IsaLevel;
 
 std::vector<IsaLevel> fast_levels() {
   std::vector<IsaLevel> levels;
-  for (IsaLevel l : {IsaLevel::kAvx2, IsaLevel::kAvx512, IsaLevel::kNeon})
+  for (IsaLevel l : {IsaLevel::kAvx2, IsaLevel::kAvxVnni, IsaLevel::kAvx512, IsaLevel::kNeon})
     if (runtime::supports_isa(l)) levels.push_back(l);
   return levels;
 }

@@ -28,7 +28,7 @@ TEST(F16GemvRows, EveryLevelIsBitIdenticalForEveryRowBlockAndTail) {
         for (auto& v : x) v = normal(rng);
         std::vector<float> want(static_cast<size_t>(rows));
         f16_gemv_scalar({w.data(), cols, x.data(), want.data(), 0, rows, ld});
-        for (IsaLevel level : {IsaLevel::kAvx2, IsaLevel::kAvx512, IsaLevel::kNeon}) {
+        for (IsaLevel level : {IsaLevel::kAvx2, IsaLevel::kAvxVnni, IsaLevel::kAvx512, IsaLevel::kNeon}) {
           if (!runtime::supports_isa(level)) continue;
           std::vector<float> got(static_cast<size_t>(rows) + 1, -1.0f);
           f16_gemv({w.data(), cols, x.data(), got.data(), 0, rows, ld}, level);
@@ -50,7 +50,7 @@ TEST(F16GemvRows, RowRangeInsideTheMatrix) {
   for (auto& v : x) v = normal(rng);
   std::vector<float> want(static_cast<size_t>(rows), -2.0f);
   f16_gemv_scalar({w.data(), cols, x.data(), want.data(), 3, 30});
-  for (IsaLevel level : {IsaLevel::kAvx2, IsaLevel::kAvx512, IsaLevel::kNeon}) {
+  for (IsaLevel level : {IsaLevel::kAvx2, IsaLevel::kAvxVnni, IsaLevel::kAvx512, IsaLevel::kNeon}) {
     if (!runtime::supports_isa(level)) continue;
     std::vector<float> got(static_cast<size_t>(rows), -2.0f);
     f16_gemv({w.data(), cols, x.data(), got.data(), 3, 30}, level);
@@ -69,7 +69,7 @@ TEST(F32GemvRows, EveryLevelIsBitIdenticalForEveryRowBlock) {
       for (auto& v : x) v = normal(rng);
       std::vector<float> want(static_cast<size_t>(rows));
       f32_gemv_scalar({w.data(), cols, x.data(), want.data(), 0, rows, ld});
-      for (IsaLevel level : {IsaLevel::kAvx2, IsaLevel::kAvx512, IsaLevel::kNeon}) {
+      for (IsaLevel level : {IsaLevel::kAvx2, IsaLevel::kAvxVnni, IsaLevel::kAvx512, IsaLevel::kNeon}) {
         if (!runtime::supports_isa(level)) continue;
         std::vector<float> got(static_cast<size_t>(rows), -1.0f);
         f32_gemv({w.data(), cols, x.data(), got.data(), 0, rows, ld}, level);

@@ -32,7 +32,7 @@ TEST(F16Gemv, EveryLevelIsBitIdenticalAndAccurate) {
         }
         EXPECT_NEAR(want[r], ref, 1e-5 * mag + 1e-6);
       }
-      for (IsaLevel level : {IsaLevel::kAvx2, IsaLevel::kAvx512, IsaLevel::kNeon}) {
+      for (IsaLevel level : {IsaLevel::kAvx2, IsaLevel::kAvxVnni, IsaLevel::kAvx512, IsaLevel::kNeon}) {
         if (!runtime::supports_isa(level)) continue;
         std::vector<float> got(rows, -1.0f);
         f16_gemv({w.data(), cols, x.data(), got.data(), 0, rows}, level);
@@ -57,7 +57,7 @@ TEST(F32Gemv, EveryLevelIsBitIdenticalWithStridedRows) {
         for (int64_t c = 0; c < cols; ++c) ref += double(w[r * stride + c]) * x[c];
         EXPECT_NEAR(want[r], ref, 1e-4 * (1 + std::fabs(ref)));
       }
-      for (IsaLevel level : {IsaLevel::kAvx2, IsaLevel::kAvx512, IsaLevel::kNeon}) {
+      for (IsaLevel level : {IsaLevel::kAvx2, IsaLevel::kAvxVnni, IsaLevel::kAvx512, IsaLevel::kNeon}) {
         if (!runtime::supports_isa(level)) continue;
         std::vector<float> got(rows, -1.0f);
         f32_gemv({w.data(), cols, x.data(), got.data(), 0, rows, ld}, level);

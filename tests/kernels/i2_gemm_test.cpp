@@ -26,7 +26,7 @@ tensor::TernaryMatrix random_ternary(int64_t rows, int64_t cols, std::mt19937& r
 
 std::vector<IsaLevel> available_levels() {
   std::vector<IsaLevel> levels = {IsaLevel::kScalar};
-  for (IsaLevel l : {IsaLevel::kAvx2, IsaLevel::kAvx512, IsaLevel::kNeon})
+  for (IsaLevel l : {IsaLevel::kAvx2, IsaLevel::kAvxVnni, IsaLevel::kAvx512, IsaLevel::kNeon})
     if (runtime::supports_isa(l)) levels.push_back(l);
   return levels;
 }
@@ -88,6 +88,55 @@ TEST(I2Gemm, LongBatchesCrossTokenBlocks) {
             << runtime::isa_name(level) << " rows " << rows << " cols " << cols;
       }
     }
+}
+
+// The AVX-VNNI kernel against the scalar kernel on the same quantised activations: column tails (padding
+// inside a block), odd block counts (a block without a pair), row counts that are not a multiple of the
+// 4-row tiles, row ranges starting inside a tile, and every batch size from 1 to 20 tokens (token tails of
+// the 6-token register tile, both sides of the small-batch prefetch switch).
+TEST(I2Gemm, AvxVnniMatchesScalarOnTailsAndBatches) {
+  if (!runtime::supports_isa(IsaLevel::kAvxVnni)) GTEST_SKIP() << "CPU lacks AVX-VNNI: " << runtime::describe_cpu();
+  std::mt19937 rng(2024);
+  std::normal_distribution<float> normal(0.0f, 1.5f);
+  for (int64_t cols : {1, 100, 128, 200, 256, 384, 520, 640, 1000, 2560})
+    for (int64_t rows : {1, 2, 3, 4, 5, 7, 9, 14}) {
+      const auto m = random_ternary(rows, cols, rng);
+      const I2Matrix w = i2_pack(m);
+      for (int64_t n_tokens = 1; n_tokens <= 20; ++n_tokens) {
+        if (cols >= 1000 && n_tokens % 3 != 0 && n_tokens > 2) continue;  // keep the test fast
+        std::vector<float> x(n_tokens * cols);
+        for (auto& v : x) v = normal(rng);
+        Q8Activations a;
+        a.quantize(x.data(), n_tokens, cols, IsaLevel::kAvxVnni);
+        std::vector<float> want(n_tokens * rows, -1.0f), got(n_tokens * rows, -1.0f);
+        i2_gemm_scalar(w, a, want.data(), 0, rows);
+        const int64_t begin = rows > 4 ? 1 : 0;  // a range starting inside a tile
+        i2_gemm(w, a, got.data(), 0, begin, IsaLevel::kAvxVnni);
+        i2_gemm(w, a, got.data(), begin, rows, IsaLevel::kAvxVnni);
+        ASSERT_EQ(got, want) << "rows " << rows << " cols " << cols << " tokens " << n_tokens;
+      }
+    }
+}
+
+TEST(I2Gemm, AvxVnniIsExactAtTheExtremes) {
+  // All weights +1 (code 2, the top bit of each masked plane) or -1 against activations of one sign at
+  // full scale: the largest sums the int32 lanes carry.
+  if (!runtime::supports_isa(IsaLevel::kAvxVnni)) GTEST_SKIP() << "CPU lacks AVX-VNNI: " << runtime::describe_cpu();
+  for (int8_t value : {int8_t{1}, int8_t{-1}})
+    for (float sign : {1.0f, -1.0f})
+      for (int64_t n_tokens : {1, 7}) {
+        const int64_t rows = 6, cols = 6912 * 2 + 128;
+        tensor::TernaryMatrix m{rows, cols, cols, std::vector<int8_t>(rows * cols, value),
+                                std::vector<float>(rows, 0.5f)};
+        const I2Matrix w = i2_pack(m);
+        std::vector<float> x(n_tokens * cols, 3.0f * sign);
+        Q8Activations a;
+        a.quantize(x.data(), n_tokens, cols, IsaLevel::kAvxVnni);
+        std::vector<float> want(n_tokens * rows), got(n_tokens * rows);
+        i2_gemm_scalar(w, a, want.data(), 0, rows);
+        i2_gemm(w, a, got.data(), 0, rows, IsaLevel::kAvxVnni);
+        EXPECT_EQ(got, want) << int{value} << " " << sign << " " << n_tokens;
+      }
 }
 
 TEST(Q8Activations, BuffersStartOnCacheLines) {

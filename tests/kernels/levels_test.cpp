@@ -28,6 +28,17 @@ TEST(KernelLevels, TheBestLevelIsSupportedAndNamed) {
 #else
   EXPECT_FALSE(supports_isa(IsaLevel::kNeon));
   EXPECT_NE(best, IsaLevel::kNeon);
+  // x86-64 order: AVX-512 VNNI, then AVX-VNNI, then AVX2; AVX-VNNI needs the AVX2 level.
+  if (supports_isa(IsaLevel::kAvxVnni)) {
+    EXPECT_TRUE(supports_isa(IsaLevel::kAvx2));
+  }
+  const IsaLevel expected = supports_isa(IsaLevel::kAvx512)    ? IsaLevel::kAvx512
+                            : supports_isa(IsaLevel::kAvxVnni) ? IsaLevel::kAvxVnni
+                            : supports_isa(IsaLevel::kAvx2)    ? IsaLevel::kAvx2
+                                                               : IsaLevel::kScalar;
+  EXPECT_EQ(best, expected);
+  EXPECT_EQ(parse_isa("avxvnni"), IsaLevel::kAvxVnni);
+  EXPECT_EQ(static_cast<int>(IsaLevel::kAvxVnni), 4);  // benchmarks pass levels as ints
 #endif
 }
 

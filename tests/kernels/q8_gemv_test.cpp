@@ -43,7 +43,7 @@ TEST(Q8Gemv, EveryLevelIsBitIdenticalAndAccurate) {
         }
         EXPECT_NEAR(want[r], ref, 1e-5 * mag + 1e-6);
       }
-      for (IsaLevel level : {IsaLevel::kAvx2, IsaLevel::kAvx512, IsaLevel::kNeon}) {
+      for (IsaLevel level : {IsaLevel::kAvx2, IsaLevel::kAvxVnni, IsaLevel::kAvx512, IsaLevel::kNeon}) {
         if (!runtime::supports_isa(level)) continue;
         std::vector<float> got(rows, -1.0f);
         q8_gemv({w.data(), cols, a.q.data(), a.d.data(), got.data(), 0, rows}, level);

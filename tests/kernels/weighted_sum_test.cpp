@@ -30,7 +30,7 @@ TEST(WeightedSum, EveryLevelIsBitIdenticalToThePlainLoop) {
         for (int64_t p = 0; p < n; ++p) ref += double(w[p]) * rows[p * stride + d];
         EXPECT_NEAR(want[d], ref, 1e-4 * (1 + std::fabs(ref)));
       }
-      for (IsaLevel level : {IsaLevel::kAvx2, IsaLevel::kAvx512, IsaLevel::kNeon}) {
+      for (IsaLevel level : {IsaLevel::kAvx2, IsaLevel::kAvxVnni, IsaLevel::kAvx512, IsaLevel::kNeon}) {
         if (!runtime::supports_isa(level)) continue;
         std::vector<float> got(static_cast<size_t>(dim) + 1, -1.0f);
         weighted_sum({w.data(), n, rows.data(), stride, got.data(), dim}, level);
@@ -49,7 +49,7 @@ TEST(WeightedSum, ProductIsRoundedBeforeTheAddOnX86) {
   const float a = 1.0f + 0x1p-12f;
   const std::vector<float> w = {1.0f, a};
   const std::vector<float> rows = {-(1.0f + 0x1p-11f), a};
-  for (IsaLevel level : {IsaLevel::kScalar, IsaLevel::kAvx2, IsaLevel::kAvx512}) {
+  for (IsaLevel level : {IsaLevel::kScalar, IsaLevel::kAvx2, IsaLevel::kAvxVnni, IsaLevel::kAvx512}) {
     if (!runtime::supports_isa(level)) continue;
     float out = 5.0f;
     weighted_sum({w.data(), 2, rows.data(), 1, &out, 1}, level);

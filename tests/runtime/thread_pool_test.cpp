@@ -47,6 +47,7 @@ TEST(ThreadPool, WorkersWakeAfterSleeping) {
 TEST(CpuFeatures, LevelsParseAndTheBestIsAvailable) {
   EXPECT_EQ(parse_isa("scalar"), IsaLevel::kScalar);
   EXPECT_EQ(parse_isa("avx512"), IsaLevel::kAvx512);
+  EXPECT_EQ(parse_isa("avxvnni"), IsaLevel::kAvxVnni);
   EXPECT_THROW(parse_isa("sse9"), Error);
   EXPECT_NO_THROW(set_active_isa(IsaLevel::kScalar));
   EXPECT_EQ(active_isa(), IsaLevel::kScalar);
