@@ -38,6 +38,8 @@ int main(int argc, char** argv) {
     if (a == "-np") a = "--parallel";
   std::reverse(args.begin(), args.end());  // CLI11 takes them last-first
   try {
+    // A bad TRIT_ISA is reported here, before any thread runs a kernel.
+    trit::runtime::active_isa();
     app.parse(args);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);

@@ -4,6 +4,8 @@
 #include "runtime/thread_pool.h"
 
 #include <algorithm>
+#include <exception>
+#include <utility>
 
 #include "runtime/cpu_features.h"
 
@@ -28,7 +30,7 @@ void relax(int spins) {
   else
     std::this_thread::yield();
 }
-}
+}  // namespace
 
 ThreadPool::ThreadPool(int n_threads) {
   if (n_threads <= 0) n_threads = cpu_features().n_physical_cores;
@@ -62,9 +64,19 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
     std::lock_guard lock(mutex_);
     wake_.notify_all();
   }
-  fn(0, std::min(job_chunk_, n));
+  std::exception_ptr error;
+  try {
+    fn(0, std::min(job_chunk_, n));
+  } catch (...) {
+    error = std::current_exception();
+  }
+  // The workers run until their chunks are done even when this one threw: fn and what it refers to
+  // must outlive them.
   for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) relax(spins);
   job_ = nullptr;
+  if (!error) error = std::exchange(worker_error_, nullptr);
+  worker_error_ = nullptr;
+  if (error) std::rethrow_exception(error);
 }
 
 void ThreadPool::worker_loop(int index) {
@@ -86,7 +98,15 @@ void ThreadPool::worker_loop(int index) {
     seen = generation_.load(std::memory_order_acquire);
     const int64_t begin = std::min(job_n_, job_chunk_ * index);
     const int64_t end = std::min(job_n_, begin + job_chunk_);
-    if (begin < end) (*job_)(begin, end);
+    if (begin < end) {
+      try {
+        (*job_)(begin, end);
+      } catch (...) {
+        // Handed to the calling thread, which rethrows it once every chunk is done.
+        std::lock_guard lock(error_mutex_);
+        if (!worker_error_) worker_error_ = std::current_exception();
+      }
+    }
     pending_.fetch_sub(1, std::memory_order_release);
   }
 }

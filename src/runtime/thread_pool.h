@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -24,7 +25,9 @@ class ThreadPool {
   int n_threads() const { return static_cast<int>(workers_.size()) + 1; }
 
   // Calls fn(begin, end) on disjoint chunks covering [0, n), the calling thread taking the first.
-  // Chunks are multiples of `grain` (except the last). Not reentrant.
+  // Chunks are multiples of `grain` (except the last). Not reentrant. When chunks throw, every chunk
+  // still runs to its end and then the first exception (the calling thread's own, else a worker's) is
+  // rethrown here.
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t grain = 1);
 
  private:
@@ -40,6 +43,8 @@ class ThreadPool {
   std::atomic<bool> stopping_{false};
   std::mutex mutex_;
   std::condition_variable wake_;
+  std::mutex error_mutex_;
+  std::exception_ptr worker_error_;  // the first exception a worker's chunk threw in the current job
 };
 
 }  // namespace trit::runtime

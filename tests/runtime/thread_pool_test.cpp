@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -14,6 +15,27 @@
 
 namespace trit::runtime {
 namespace {
+
+TEST(ThreadPool, AChunksExceptionReachesTheCallerAfterEveryChunkRan) {
+  ThreadPool pool(2);
+  for (int thrower : {0, 1}) {  // the calling thread's chunk, then the worker's
+    std::atomic<int> ran{0};
+    EXPECT_THROW(pool.parallel_for(2,
+                                   [&](int64_t b, int64_t) {
+                                     std::this_thread::sleep_for(std::chrono::milliseconds(b == thrower ? 0 : 20));
+                                     ran.fetch_add(1);
+                                     if (b == thrower) throw std::runtime_error("chunk failed");
+                                   }),
+                 std::runtime_error)
+        << thrower;
+    EXPECT_EQ(ran.load(), 2) << thrower;
+  }
+  std::atomic<int64_t> sum{0};  // still usable
+  pool.parallel_for(100, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) sum.fetch_add(i);
+  });
+  EXPECT_EQ(sum.load(), 4950);
+}
 
 TEST(ThreadPool, EveryIndexExactlyOnceOverManyJobs) {
   for (int threads : {1, 2, 3, 8}) {
