@@ -4,16 +4,10 @@
 #include <immintrin.h>
 
 #include "kernels/i2_gemm_args.h"
+#include "kernels/i2_gemm_x86_store.h"
 
 namespace trit::kernels {
 namespace {
-
-inline int32_t hsum_epi32(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, _MM_SHUFFLE(2, 3, 0, 1)));
-  return _mm_cvtsi128_si32(s);
-}
 
 // One row against NT tokens starting at t0.
 template <int NT>
@@ -49,7 +43,7 @@ void row_tokens(const I2GemmArgs& A, int64_t r, int64_t t0) {
   }
   for (int t = 0; t < NT; ++t) {
     const int64_t tt = t0 + t;
-    A.y[tt * A.rows + r] = static_cast<float>(hsum_epi32(acc32[t]) - A.x_sum[tt]) / A.x_scale[tt] * A.w_scale;
+    store(A, r, tt, hsum256(acc32[t]));
   }
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/i2_gemm_args.h"
+#include "kernels/i2_gemm_x86_store.h"
 
 namespace trit::kernels {
 namespace {
@@ -20,13 +21,6 @@ namespace {
 // bench/README.md (median of 7 alternating runs: 15.0 ms against 11.0 ms per 2B-shape token) and no
 // faster with one; distances 3, 4 and 8 were within noise of each other, 2 a little slower.
 constexpr int64_t kPrefetchTiles = 4;
-
-inline int32_t hsum256(__m256i s) {
-  __m128i h = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
-  h = _mm_add_epi32(h, _mm_unpackhi_epi64(h, h));
-  h = _mm_add_epi32(h, _mm_shuffle_epi32(h, _MM_SHUFFLE(2, 3, 0, 1)));
-  return _mm_cvtsi128_si32(h);
-}
 
 inline int32_t hsum512(__m512i v) {
   return hsum256(_mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1)));
@@ -42,11 +36,6 @@ inline int32_t tail_block_dot(const uint8_t* block, const int8_t* q) {
     s = _mm256_dpbusd_epi32(s, c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + g * 32)));
   }
   return hsum256(s);
-}
-
-// y = (sum(code * q) - sum(q)) / x_scale * w_scale for one (row, token).
-inline void store(const I2GemmArgs& A, int64_t r, int64_t t, int32_t total) {
-  A.y[t * A.rows + r] = static_cast<float>(total - A.x_sum[t]) / A.x_scale[t] * A.w_scale;
 }
 
 template <int NR, int NT>
@@ -141,26 +130,7 @@ inline __m128i hsum4(__m512i a, __m512i b, __m512i c, __m512i d) {
   const auto fold = [](__m512i v) {
     return _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
   };
-  const __m256i ab = _mm256_hadd_epi32(fold(a), fold(b));
-  const __m256i cd = _mm256_hadd_epi32(fold(c), fold(d));
-  const __m256i abcd = _mm256_hadd_epi32(ab, cd);
-  return _mm_add_epi32(_mm256_castsi256_si128(abcd), _mm256_extracti128_si256(abcd, 1));
-}
-
-// y for rows [r0, r0 + R) and token tt from the four-lane sums of those rows:
-// (sum - x_sum) / x_scale * w_scale, the same IEEE operations in the same order as store().
-template <int R>
-inline void store4(const I2GemmArgs& A, int64_t r0, int64_t tt, __m128i sums) {
-  __m128 v = _mm_cvtepi32_ps(_mm_sub_epi32(sums, _mm_set1_epi32(A.x_sum[tt])));
-  v = _mm_mul_ps(_mm_div_ps(v, _mm_set1_ps(A.x_scale[tt])), _mm_set1_ps(A.w_scale));
-  float* y = A.y + tt * A.rows + r0;
-  if constexpr (R == 4) {
-    _mm_storeu_ps(y, v);
-  } else {
-    alignas(16) float out[4];
-    _mm_store_ps(out, v);
-    for (int i = 0; i < R; ++i) y[i] = out[i];
-  }
+  return hsum4(fold(a), fold(b), fold(c), fold(d));
 }
 
 // R unpacked rows (codes, natural order) x NT tokens from t0.

@@ -74,8 +74,8 @@ void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64
   // must outlive them.
   for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) relax(spins);
   job_ = nullptr;
-  if (!error) error = std::exchange(worker_error_, nullptr);
-  worker_error_ = nullptr;
+  std::exception_ptr worker_error = std::exchange(worker_error_, nullptr);
+  if (!error) error = worker_error;
   if (error) std::rethrow_exception(error);
 }
 
