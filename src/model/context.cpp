@@ -1,4 +1,4 @@
-// Context: one KV cache and a forward pass, for `trit run`, `chat`, `bench` and the tests.
+// Context: one KV cache and a backend's forward pass, for `trit run`, `chat`, `bench` and the tests.
 #include "model/context.h"
 
 #include <algorithm>
@@ -10,12 +10,15 @@ int64_t resolve_n_ctx(const Model& model, int64_t n_ctx) {
 }
 
 Context::Context(const Model& model, const ContextOptions& options)
-    : forward_(model, options.n_threads),
-      cache_(model.hparams(), resolve_n_ctx(model, options.n_ctx), options.kv_type) {}
+    : Context(std::make_unique<Forward>(model, options.n_threads), options) {}
+
+Context::Context(std::unique_ptr<Backend> backend, const ContextOptions& options)
+    : backend_(std::move(backend)),
+      cache_(backend_->model().hparams(), resolve_n_ctx(backend_->model(), options.n_ctx), options.kv_type) {}
 
 std::span<const float> Context::eval(std::span<const int32_t> tokens, bool all_logits) {
   const SequenceInput input{&cache_, tokens, all_logits};
-  return forward_.eval({&input, 1})[0];
+  return backend_->eval({&input, 1})[0];
 }
 
 }  // namespace trit::model

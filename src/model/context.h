@@ -1,10 +1,12 @@
-// An inference context for one sequence: a KV cache and the forward pass that fills it. Prompt tokens
-// go through as one batch; decoding feeds one token at a time. (A server with several sequences uses
-// Forward and one KvCache per slot directly.)
+// An inference context for one sequence: a KV cache and the backend (CPU or GPU) whose forward pass
+// fills it. Prompt tokens go through as one batch; decoding feeds one token at a time. (A server with
+// several sequences uses a Backend and one KvCache per slot directly.)
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
+#include <string>
 
 #include "model/forward.h"
 #include "model/kv_cache.h"
@@ -23,7 +25,10 @@ int64_t resolve_n_ctx(const Model& model, int64_t n_ctx);
 
 class Context {
  public:
+  // On the CPU (Forward with options.n_threads).
   Context(const Model& model, const ContextOptions& options = {});
+  // On the given backend (device/backend_factory.h makes one for a device name).
+  Context(std::unique_ptr<Backend> backend, const ContextOptions& options = {});
 
   // Runs `tokens` at positions n_past().. and returns the logits of the last one (n_vocab floats),
   // or of every token when all_logits (n_tokens * n_vocab). Throws trit::Error when the context is
@@ -35,10 +40,11 @@ class Context {
   void reset() { cache_.reset(); }
   // Forgets everything from position n on (n <= n_past), e.g. to reuse a common prompt prefix.
   void truncate(int64_t n) { cache_.truncate(n); }
-  const Model& model() const { return forward_.model(); }
+  const Model& model() const { return backend_->model(); }
+  Backend& backend() { return *backend_; }
 
  private:
-  Forward forward_;
+  std::unique_ptr<Backend> backend_;
   KvCache cache_;
 };
 

@@ -10,6 +10,8 @@
 // batching changes no sequence's numbers.
 #include "model/forward.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -42,6 +44,8 @@ struct HeadScratch {
 }  // namespace
 
 Forward::Forward(const Model& model, int n_threads) : model_(model), pool_(n_threads) {}
+
+std::string Forward::device_name() const { return fmt::format("cpu ({} threads)", pool_.n_threads()); }
 
 // Causal attention of each segment's new queries over its own cache; (segment, head) pairs in
 // parallel. Query head h reads KV head h / (n_head / n_head_kv) (grouped-query attention).
@@ -121,22 +125,14 @@ void Forward::attention(int64_t layer, std::span<const Segment> segments, const 
 void Forward::run_layers(std::span<const SequenceInput> batch) {
   const HParams& h = model_.hparams();
   const Weights& w = model_.weights();
-  if (batch.empty()) trit::fail("no tokens to evaluate");
 
   // Validate everything before touching any cache, then lay the sequences out as rows.
+  validate_batch(h, batch);
   std::vector<Segment>& segments = segments_;
   segments.clear();
   int64_t n = 0;
   for (const SequenceInput& in : batch) {
-    TRIT_ASSERT(in.cache != nullptr);
     const int64_t len = static_cast<int64_t>(in.tokens.size());
-    if (len == 0) trit::fail("no tokens to evaluate");
-    if (in.cache->n_past() + len > in.cache->n_ctx())
-      trit::fail("context is full: {} tokens in the cache + {} new > context size {} (use -c to raise it)",
-                 in.cache->n_past(), len, in.cache->n_ctx());
-    for (int32_t id : in.tokens)
-      if (id < 0 || id >= h.n_vocab) trit::fail("token id {} is out of range (vocabulary of {})", id, h.n_vocab);
-    for (const Segment& other : segments) TRIT_ASSERT(other.cache != in.cache);
     segments.push_back({in.cache, n, len, in.cache->n_past()});
     n += len;
   }

@@ -7,19 +7,14 @@
 #include <span>
 #include <vector>
 
+#include "model/backend.h"
 #include "model/kv_cache.h"
 #include "model/model.h"
 #include "runtime/thread_pool.h"
 
 namespace trit::model {
 
-struct SequenceInput {
-  KvCache* cache;                   // appended to: the tokens go at positions cache->n_past()..
-  std::span<const int32_t> tokens;  // at least one
-  bool all_logits = false;          // logits of every token, not just the last (eval only)
-};
-
-class Forward {
+class Forward : public Backend {
  public:
   explicit Forward(const Model& model, int n_threads = 0);
 
@@ -27,7 +22,7 @@ class Forward {
   // floats) or of all its tokens (n_tokens * n_vocab). Each sequence's results are exactly what it
   // would get alone. The spans stay valid until the next call. Throws trit::Error (before touching
   // any cache) when a cache would overflow or a token id is out of range.
-  std::vector<std::span<const float>> eval(std::span<const SequenceInput> batch);
+  std::vector<std::span<const float>> eval(std::span<const SequenceInput> batch) override;
 
   // For embedding models: runs every sequence's tokens as eval does and returns, per sequence, one
   // vector of n_embd floats: the final hidden states (after output_norm) of this call's tokens pooled
@@ -35,9 +30,10 @@ class Forward {
   // call's tokens only, so give each input whole, from an empty cache), then divided by their L2 norm
   // when `normalize`. Each sequence's vector is exactly what it would get alone. The spans stay valid
   // until the next call; throws as eval does.
-  std::vector<std::span<const float>> embed(std::span<const SequenceInput> batch, bool normalize = true);
+  std::vector<std::span<const float>> embed(std::span<const SequenceInput> batch, bool normalize = true) override;
 
-  const Model& model() const { return model_; }
+  const Model& model() const override { return model_; }
+  std::string device_name() const override;
   runtime::ThreadPool& pool() { return pool_; }
 
  private:

@@ -39,6 +39,15 @@ class KvCache {
   const uint16_t* values_f16(int64_t layer) const { return v_f16_[layer].get(); }
   int64_t value_stride() const { return v_stride_; }
 
+  // Where a GPU backend keeps this cache's keys and values (on the device; the host arrays above stay
+  // untouched and so never become resident). Created by the backend on first use; n_past, reset and
+  // truncate are shared with it.
+  struct DeviceState {
+    virtual ~DeviceState() = default;
+  };
+  DeviceState* device_state() const { return device_.get(); }
+  void set_device_state(std::unique_ptr<DeviceState> state) { device_ = std::move(state); }
+
  private:
   int64_t n_embd_kv_;
   int64_t n_ctx_;
@@ -48,6 +57,7 @@ class KvCache {
   std::vector<std::unique_ptr<float[]>> k_f32_, v_f32_;
   std::vector<std::unique_ptr<uint16_t[]>> k_f16_, v_f16_;
   int64_t v_stride_ = 0;  // positions per row of the transposed f16 values (their capacity)
+  std::unique_ptr<DeviceState> device_;
 };
 
 }  // namespace trit::model

@@ -72,11 +72,15 @@ struct Scheduler::Slot {
 };
 
 Scheduler::Scheduler(const model::Model& model, const SchedulerOptions& options)
-    : model_(model),
-      tok_(model.tokenizer()),
+    : Scheduler(std::make_unique<model::Forward>(model, options.n_threads), options) {}
+
+Scheduler::Scheduler(std::unique_ptr<model::Backend> backend, const SchedulerOptions& options)
+    : model_(backend->model()),
+      tok_(model_.tokenizer()),
       options_(options),
-      n_ctx_(model::resolve_n_ctx(model, options.n_ctx)),
-      forward_(model, options.n_threads) {
+      n_ctx_(model::resolve_n_ctx(model_, options.n_ctx)),
+      backend_(std::move(backend)) {
+  const model::Model& model = model_;
   if (options.n_slots < 1) trit::fail("--parallel must be at least 1 (got {})", options.n_slots);
   if (options.n_batch < 3) trit::fail("the prompt batch size must be at least 3 (got {})", options.n_batch);
   for (int i = 0; i < options.n_slots; ++i)
@@ -176,7 +180,7 @@ void Scheduler::run_embeddings(std::vector<std::shared_ptr<EmbeddingJob>>& jobs)
       batch.push_back({&caches.back(), tokens});
     }
     try {
-      const auto vectors = forward_.embed(batch, /*normalize=*/true);
+      const auto vectors = backend_->embed(batch, /*normalize=*/true);
       for (size_t k = begin; k < end; ++k)
         results[items[k].job][items[k].input].assign(vectors[k - begin].begin(), vectors[k - begin].end());
     } catch (const std::exception& e) {
@@ -354,7 +358,7 @@ void Scheduler::step() {
 
   std::vector<std::span<const float>> logits;
   try {
-    logits = forward_.eval(batch);
+    logits = backend_->eval(batch);
   } catch (const std::exception& e) {  // validated before queueing, so only resource failures land here
     std::lock_guard lock(mutex_);
     for (Slot* s : in_batch) {

@@ -62,7 +62,10 @@ struct SchedulerStats {
 
 class Scheduler {
  public:
+  // Runs on the CPU (model::Forward with options.n_threads) ...
   Scheduler(const model::Model& model, const SchedulerOptions& options);
+  // ... or on the given backend (a GPU: device/backend_factory.h), for the same batching.
+  Scheduler(std::unique_ptr<model::Backend> backend, const SchedulerOptions& options);
   ~Scheduler();  // cancels what is running and joins the loop
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
@@ -99,7 +102,7 @@ class Scheduler {
   const tokenizer::Tokenizer& tok_;
   SchedulerOptions options_;
   int64_t n_ctx_;
-  model::Forward forward_;
+  std::unique_ptr<model::Backend> backend_;
   std::vector<std::unique_ptr<Slot>> slots_;
 
   mutable std::mutex mutex_;

@@ -1,0 +1,43 @@
+// What runs the forward pass: the CPU reference and fast kernels (Forward, forward.h) or a GPU backend
+// (src/cuda). A Context or the server's scheduler holds a Backend and never needs to know which.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "model/kv_cache.h"
+#include "model/model.h"
+
+namespace trit::model {
+
+struct SequenceInput {
+  KvCache* cache;                   // appended to: the tokens go at positions cache->n_past()..
+  std::span<const int32_t> tokens;  // at least one
+  bool all_logits = false;          // logits of every token, not just the last (eval only)
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // Runs every sequence's tokens and returns, per sequence, the logits of its last token (n_vocab
+  // floats) or of all its tokens (n_tokens * n_vocab). Each sequence's results are what it would get
+  // alone. The spans stay valid until the next call. Throws trit::Error (before touching any cache)
+  // when a cache would overflow or a token id is out of range.
+  virtual std::vector<std::span<const float>> eval(std::span<const SequenceInput> batch) = 0;
+
+  // For embedding models: one pooled (and optionally L2-normalised) vector per sequence (forward.h).
+  virtual std::vector<std::span<const float>> embed(std::span<const SequenceInput> batch, bool normalize) = 0;
+
+  virtual const Model& model() const = 0;
+  // "cpu (2 threads)", "cuda:0 NVIDIA H200 (139 GiB)": for logs and `trit bench`.
+  virtual std::string device_name() const = 0;
+};
+
+// The checks every backend makes before touching any cache: a non-empty batch of non-empty sequences,
+// distinct caches, token ids in the vocabulary and room in every cache. Throws trit::Error.
+void validate_batch(const HParams& hparams, std::span<const SequenceInput> batch);
+
+}  // namespace trit::model
