@@ -1,0 +1,340 @@
+// CudaBackend: batches laid out as rows, kernels enqueued in the order of the CPU forward pass
+// (model/forward.cpp), decode steps replayed as graphs.
+#include "cuda/cuda_backend.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/rope.h"
+#include "runtime/assert.h"
+#include "runtime/error.h"
+
+namespace trit::cuda {
+namespace {
+
+// A sequence's keys and values on the device: [layer][position][n_embd_kv], half or float.
+struct DeviceKv : model::KvCache::DeviceState {
+  DeviceBuffer k, v;
+  int64_t layer_stride = 0;
+  bool f16 = true;
+};
+
+int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+GluAct glu_act(kernels::FfnActivation a) {
+  switch (a) {
+    case kernels::FfnActivation::kSilu:
+      return GluAct::kSilu;
+    case kernels::FfnActivation::kReluSqr:
+      return GluAct::kReluSqr;
+    case kernels::FfnActivation::kGeluTanh:
+      return GluAct::kGeluTanh;
+  }
+  return GluAct::kSilu;
+}
+
+std::string describe(int device) {
+  cudaDeviceProp p{};
+  TRIT_CUDA_CHECK(cudaGetDeviceProperties(&p, device));
+  return fmt::format("cuda:{} {} ({:.0f} GiB, sm_{}{})", device, p.name,
+                     static_cast<double>(p.totalGlobalMem) / (1024.0 * 1024 * 1024), p.major, p.minor);
+}
+
+}  // namespace
+
+struct CudaBackend::Step {
+  int64_t n = 0, n_out = 0;
+  bool f16 = true;
+  bool decode_only = false;  // one new token per sequence and only its logits
+  std::vector<int64_t> out_rows_per_seq;
+};
+
+std::vector<std::string> list_devices(std::string* why_none) {
+  int count = 0;
+  const cudaError_t status = cudaGetDeviceCount(&count);
+  std::vector<std::string> out;
+  if (status != cudaSuccess) {
+    if (why_none) *why_none = cudaGetErrorString(status);
+    cudaGetLastError();  // clear it
+    return out;
+  }
+  for (int d = 0; d < count; ++d) out.push_back(describe(d));
+  if (out.empty() && why_none) *why_none = "no CUDA device";
+  return out;
+}
+
+CudaBackend::CudaBackend(const model::Model& model, const CudaOptions& options) : model_(model), options_(options) {
+  std::string why;
+  const std::vector<std::string> devices = list_devices(&why);
+  if (devices.empty()) trit::fail("--device cuda: no usable GPU ({})", why);
+  if (options.device < 0 || options.device >= static_cast<int>(devices.size()))
+    trit::fail("--device cuda:{}: there are {} CUDA devices", options.device, devices.size());
+  TRIT_CUDA_CHECK(cudaSetDevice(options.device));
+  name_ = devices[static_cast<size_t>(options.device)];
+  TRIT_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  weights_ = DeviceWeights::upload(model, options.show_progress);
+}
+
+CudaBackend::~CudaBackend() {
+  clear_graphs();
+  if (stream_) cudaStreamDestroy(stream_);
+}
+
+void CudaBackend::clear_graphs() {
+  for (auto& [key, exec] : graphs_) cudaGraphExecDestroy(exec);
+  graphs_.clear();
+}
+
+void CudaBackend::ensure_capacity(int64_t rows, int64_t out_rows) {
+  if (rows <= capacity_ && out_rows <= out_capacity_) return;
+  clear_graphs();
+  const model::HParams& h = model_.hparams();
+  const int64_t cap = std::max(capacity_, rows <= 64 ? int64_t{64} : round_up(rows, 256));
+  const int64_t out_cap = std::max(out_capacity_, out_rows <= 64 ? int64_t{64} : round_up(out_rows, 256));
+  const int64_t widest = std::max({h.n_embd, h.n_ff, h.n_embd_q()});
+  auto floats = [](int64_t n) { return static_cast<size_t>(n) * sizeof(float); };
+  x_ = DeviceBuffer(floats(cap * h.n_embd));
+  qkv_ = DeviceBuffer(floats(cap * (h.n_embd_q() + 2 * h.n_embd_kv())));
+  att_ = DeviceBuffer(floats(cap * h.n_embd_q()));
+  gate_up_ = DeviceBuffer(floats(cap * 2 * h.n_ff));
+  normed_ = DeviceBuffer(floats(cap * widest));
+  const int64_t padded = std::max<int64_t>(weights_.max_padded_cols, round_up(widest, 128));
+  q_ = DeviceBuffer(static_cast<size_t>(std::max(cap, out_cap) * padded));
+  q_scale_ = DeviceBuffer(floats(std::max(cap, out_cap)));
+  q_sum_ = DeviceBuffer(static_cast<size_t>(std::max(cap, out_cap)) * sizeof(int32_t));
+  xo_ = DeviceBuffer(floats(out_cap * h.n_embd));
+  logits_ = DeviceBuffer(floats(out_cap * h.n_vocab));
+  ids_ = DeviceBuffer(static_cast<size_t>(out_cap) * sizeof(int32_t));
+  const size_t step_bytes = static_cast<size_t>(cap) * sizeof(RowDesc) + static_cast<size_t>(out_cap) * sizeof(int32_t);
+  step_ = DeviceBuffer(step_bytes);
+  step_host_ = PinnedBuffer(round_up(static_cast<int64_t>(step_bytes), 64) + floats(cap * h.n_embd));
+  logits_host_ = PinnedBuffer(floats(out_cap * h.n_vocab));
+  ids_host_ = PinnedBuffer(static_cast<size_t>(out_cap) * sizeof(int32_t));
+  capacity_ = cap;
+  out_capacity_ = out_cap;
+}
+
+void CudaBackend::ensure_context(int64_t n_ctx) {
+  if (n_ctx <= ctx_capacity_) return;
+  clear_graphs();
+  const model::HParams& h = model_.hparams();
+  if (!attention_reserve(static_cast<int>(n_ctx)))
+    trit::fail("--device cuda: a context of {} positions does not fit the attention kernel's shared memory on {}",
+               n_ctx, name_);
+  kernels::RopeParams rope = h.rope;
+  if (!model_.weights().rope_freqs.empty()) rope.freq_factors = model_.weights().rope_freqs.data();
+  const int64_t half = rope.n_rot / 2;
+  // The CPU's own angle computation, so that positions rotate bit for bit as there.
+  std::vector<float> cos_t(static_cast<size_t>(n_ctx * half)), sin_t(static_cast<size_t>(n_ctx * half));
+  for (int64_t p = 0; p < n_ctx; ++p) kernels::rope_angles(p, rope, cos_t.data() + p * half, sin_t.data() + p * half);
+  rope_cos_ = DeviceBuffer(cos_t.size() * sizeof(float));
+  rope_cos_.upload(cos_t.data(), cos_t.size() * sizeof(float));
+  rope_sin_ = DeviceBuffer(sin_t.size() * sizeof(float));
+  rope_sin_.upload(sin_t.data(), sin_t.size() * sizeof(float));
+  ctx_capacity_ = n_ctx;
+}
+
+void CudaBackend::prepare(std::span<const model::SequenceInput> batch, Step& step) {
+  const model::HParams& h = model_.hparams();
+  model::validate_batch(h, batch);
+  TRIT_CUDA_CHECK(cudaSetDevice(options_.device));  // the calling thread may be new (the server's loop)
+  step = Step{};
+  step.f16 = batch[0].cache->type() == model::KvType::kF16;
+  step.decode_only = true;
+  int64_t max_ctx = 0;
+  for (const model::SequenceInput& in : batch) {
+    if ((in.cache->type() == model::KvType::kF16) != step.f16)
+      trit::fail("--device cuda: one batch cannot mix f16 and f32 KV caches");
+    const int64_t len = static_cast<int64_t>(in.tokens.size());
+    const int64_t outs = in.all_logits ? len : 1;
+    step.n += len;
+    step.n_out += outs;
+    step.out_rows_per_seq.push_back(outs);
+    step.decode_only = step.decode_only && len == 1;
+    max_ctx = std::max(max_ctx, in.cache->n_ctx());
+  }
+  ensure_capacity(step.n, step.n_out);
+  ensure_context(max_ctx);
+
+  const int64_t kv = h.n_embd_kv();
+  auto* descs = step_host_.get<RowDesc>();
+  auto* out_rows = reinterpret_cast<int32_t*>(descs + step.n);
+  const size_t x_offset =
+      round_up(static_cast<int64_t>(capacity_ * sizeof(RowDesc) + out_capacity_ * sizeof(int32_t)), 64);
+  float* x = reinterpret_cast<float*>(step_host_.get<char>() + x_offset);
+  int64_t r = 0, o = 0;
+  for (const model::SequenceInput& in : batch) {
+    auto* state = dynamic_cast<DeviceKv*>(in.cache->device_state());
+    if (state == nullptr) {  // first use of this cache on the GPU
+      auto fresh = std::make_unique<DeviceKv>();
+      fresh->f16 = step.f16;
+      fresh->layer_stride = in.cache->n_ctx() * kv;
+      const size_t bytes = static_cast<size_t>(h.n_layer * fresh->layer_stride) * (step.f16 ? 2 : 4);
+      fresh->k = DeviceBuffer(bytes);
+      fresh->v = DeviceBuffer(bytes);
+      state = fresh.get();
+      in.cache->set_device_state(std::move(fresh));
+    }
+    const int64_t len = static_cast<int64_t>(in.tokens.size());
+    for (int64_t t = 0; t < len; ++t, ++r) {
+      descs[r] = {static_cast<int32_t>(in.cache->n_past() + t), len == 1 ? 1 : 0, state->layer_stride, state->k.get(),
+                  state->v.get()};
+      model_.weights().token_embd.row(in.tokens[static_cast<size_t>(t)], x + r * h.n_embd);
+      if (in.all_logits || t == len - 1) out_rows[o++] = static_cast<int32_t>(r);
+    }
+  }
+  TRIT_ASSERT(r == step.n && o == step.n_out);
+}
+
+void CudaBackend::enqueue(const Step& step, bool logits_to_host, bool argmax) {
+  const model::HParams& h = model_.hparams();
+  const int n = static_cast<int>(step.n), n_out = static_cast<int>(step.n_out);
+  const int d = static_cast<int>(h.n_embd), hd_q = static_cast<int>(h.n_embd_q());
+  const int n_ff = static_cast<int>(h.n_ff), n_vocab = static_cast<int>(h.n_vocab);
+  const int ld_qkv = hd_q + 2 * static_cast<int>(h.n_embd_kv());
+  const float eps = h.rms_eps;
+
+  const size_t desc_bytes = static_cast<size_t>(n) * sizeof(RowDesc) + static_cast<size_t>(n_out) * sizeof(int32_t);
+  const size_t x_offset =
+      round_up(static_cast<int64_t>(capacity_ * sizeof(RowDesc) + out_capacity_ * sizeof(int32_t)), 64);
+  TRIT_CUDA_CHECK(cudaMemcpyAsync(step_.get(), step_host_.get(), desc_bytes, cudaMemcpyHostToDevice, stream_));
+  TRIT_CUDA_CHECK(cudaMemcpyAsync(x_.get(), step_host_.get<char>() + x_offset,
+                                  static_cast<size_t>(n) * d * sizeof(float), cudaMemcpyHostToDevice, stream_));
+  const RowDesc* rows = step_.get<RowDesc>();
+  const int32_t* out_rows = reinterpret_cast<const int32_t*>(rows + n);
+
+  auto quant = [&](int cols) {
+    return QuantizedRows{q_.get<int8_t>(), q_scale_.get<float>(), q_sum_.get<int32_t>(),
+                         static_cast<int>(round_up(cols, 128))};
+  };
+  float* x = x_.get<float>();
+  float* normed = normed_.get<float>();
+  // One projection: ternary from the int8 rows, or half precision from the normed float rows.
+  auto linear = [&](const DeviceLinear& lin, const QuantizedRows& q, int cols, int rows_n, float* y, int ld_y,
+                    bool accumulate) {
+    if (lin.ternary)
+      ternary_matmul(lin.t, q, rows_n, y, ld_y, accumulate, stream_);
+    else
+      f16_matmul(lin.f16, lin.rows, cols, normed, cols, rows_n, y, ld_y, accumulate, stream_);
+  };
+  const float scale = h.attn_scale > 0.0f ? h.attn_scale : 1.0f / std::sqrt(static_cast<float>(h.head_dim));
+
+  for (int64_t l = 0; l < h.n_layer; ++l) {
+    const DeviceLayer& L = weights_.layers[static_cast<size_t>(l)];
+    float* keep = L.needs_float_input ? normed : nullptr;
+    // Attention block.
+    QuantizedRows q = quant(d);
+    quantize_rows(x, d, d, n, L.attn_norm, eps, q, keep, d, stream_);
+    int col = 0;
+    for (const DeviceLinear& lin : L.qkv) {
+      linear(lin, q, d, n, qkv_.get<float>() + col, ld_qkv, false);
+      col += lin.rows;
+    }
+    rope_store({qkv_.get<float>(), ld_qkv, n, static_cast<int>(h.n_head), static_cast<int>(h.n_head_kv),
+                static_cast<int>(h.head_dim), static_cast<int>(h.rope.n_rot), h.rope.style == kernels::RopeStyle::kNeox,
+                rope_cos_.get<float>(), rope_sin_.get<float>(), rows, static_cast<int>(l), step.f16},
+               stream_);
+    attention({qkv_.get<float>(), ld_qkv, n, static_cast<int>(h.n_head), static_cast<int>(h.n_head_kv),
+               static_cast<int>(h.head_dim), scale, 0, rows, static_cast<int>(l), step.f16,
+               static_cast<int>(ctx_capacity_), att_.get<float>(), hd_q},
+              stream_);
+    q = quant(hd_q);
+    quantize_rows(att_.get<float>(), hd_q, hd_q, n, L.attn_sub_norm, eps, q, keep, hd_q, stream_);
+    linear(L.wo, q, hd_q, n, x, d, true);
+    // Feed-forward block.
+    q = quant(d);
+    quantize_rows(x, d, d, n, L.ffn_norm, eps, q, keep, d, stream_);
+    col = 0;
+    for (const DeviceLinear& lin : L.gate_up) {
+      linear(lin, q, d, n, gate_up_.get<float>() + col, 2 * n_ff, false);
+      col += lin.rows;
+    }
+    q = quant(n_ff);
+    glu_quantize_rows(gate_up_.get<float>(), 2 * n_ff, n_ff, n, glu_act(h.ffn_act), L.ffn_sub_norm, eps, q, keep, n_ff,
+                      stream_);
+    linear(L.down, q, n_ff, n, x, d, true);
+  }
+  // Output: the rows that want logits, normed, through the output projection.
+  gather_rms_norm(x, d, out_rows, n_out, d, weights_.output_norm, eps, xo_.get<float>(), stream_);
+  const DeviceLinear& out = weights_.output;
+  if (out.ternary) {
+    const QuantizedRows q = quant(d);
+    quantize_rows(xo_.get<float>(), d, d, n_out, nullptr, eps, q, nullptr, d, stream_);
+    ternary_matmul(out.t, q, n_out, logits_.get<float>(), n_vocab, false, stream_);
+  } else {
+    f16_matmul(out.f16, out.rows, d, xo_.get<float>(), d, n_out, logits_.get<float>(), n_vocab, false, stream_);
+  }
+  if (argmax) {
+    argmax_rows(logits_.get<float>(), n_out, n_vocab, ids_.get<int32_t>(), stream_);
+    TRIT_CUDA_CHECK(cudaMemcpyAsync(ids_host_.get(), ids_.get(), static_cast<size_t>(n_out) * sizeof(int32_t),
+                                    cudaMemcpyDeviceToHost, stream_));
+  }
+  if (logits_to_host)
+    TRIT_CUDA_CHECK(cudaMemcpyAsync(logits_host_.get(), logits_.get(),
+                                    static_cast<size_t>(n_out) * n_vocab * sizeof(float), cudaMemcpyDeviceToHost,
+                                    stream_));
+}
+
+void CudaBackend::run(const Step& step, bool logits_to_host, bool argmax) {
+  if (options_.graphs && step.decode_only) {
+    const int64_t key = step.n * 8 + (step.f16 ? 4 : 0) + (logits_to_host ? 2 : 0) + (argmax ? 1 : 0);
+    auto it = graphs_.find(key);
+    if (it == graphs_.end()) {
+      TRIT_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+      try {
+        enqueue(step, logits_to_host, argmax);
+      } catch (...) {
+        cudaGraph_t broken = nullptr;
+        cudaStreamEndCapture(stream_, &broken);
+        if (broken) cudaGraphDestroy(broken);
+        throw;
+      }
+      cudaGraph_t graph = nullptr;
+      TRIT_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
+      cudaGraphExec_t exec = nullptr;
+      const cudaError_t status = cudaGraphInstantiate(&exec, graph, 0);
+      cudaGraphDestroy(graph);
+      TRIT_CUDA_CHECK(status);
+      it = graphs_.emplace(key, exec).first;
+    }
+    TRIT_CUDA_CHECK(cudaGraphLaunch(it->second, stream_));
+  } else {
+    enqueue(step, logits_to_host, argmax);
+  }
+  TRIT_CUDA_CHECK(cudaStreamSynchronize(stream_));
+}
+
+std::vector<std::span<const float>> CudaBackend::eval(std::span<const model::SequenceInput> batch) {
+  Step step;
+  prepare(batch, step);
+  run(step, /*logits_to_host=*/true, /*argmax=*/false);
+  const int64_t n_vocab = model_.hparams().n_vocab;
+  std::vector<std::span<const float>> result;
+  int64_t offset = 0;
+  for (size_t s = 0; s < batch.size(); ++s) {
+    batch[s].cache->advance(static_cast<int64_t>(batch[s].tokens.size()));
+    const int64_t rows = step.out_rows_per_seq[s];
+    result.emplace_back(logits_host_.get<float>() + offset * n_vocab, static_cast<size_t>(rows * n_vocab));
+    offset += rows;
+  }
+  return result;
+}
+
+std::vector<int32_t> CudaBackend::eval_greedy(std::span<const model::SequenceInput> batch) {
+  for (const model::SequenceInput& in : batch)
+    if (in.all_logits) trit::fail("eval_greedy takes the last position of each sequence only");
+  Step step;
+  prepare(batch, step);
+  run(step, /*logits_to_host=*/false, /*argmax=*/true);
+  for (const model::SequenceInput& in : batch) in.cache->advance(static_cast<int64_t>(in.tokens.size()));
+  const int32_t* ids = ids_host_.get<int32_t>();
+  return std::vector<int32_t>(ids, ids + step.n_out);
+}
+
+std::vector<std::span<const float>> CudaBackend::embed(std::span<const model::SequenceInput>, bool) {
+  trit::fail("--device cuda does not compute embeddings yet: use --device cpu for them");
+}
+
+}  // namespace trit::cuda

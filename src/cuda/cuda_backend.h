@@ -1,0 +1,73 @@
+// The forward pass on an NVIDIA GPU: the weights uploaded once (device_weights.h), every sequence's KV
+// cache on the device, every step one string of kernels (kernels.h) on one stream. A decode step (one
+// new token per sequence) is captured once per batch size as a CUDA graph and replayed, so launch
+// overhead does not dominate; everything that changes between steps (positions, caches, the new
+// tokens' embeddings) travels in one small upload that the graph itself performs.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cuda/device_buffer.h"
+#include "cuda/device_weights.h"
+#include "model/backend.h"
+
+namespace trit::cuda {
+
+struct CudaOptions {
+  int device = 0;
+  bool graphs = true;  // replay decode steps as CUDA graphs
+  bool show_progress = true;
+};
+
+// Devices the runtime sees ("cuda:0 NVIDIA H200 (139 GiB, sm_90)"), or why none: for `trit --devices`.
+std::vector<std::string> list_devices(std::string* why_none = nullptr);
+
+class CudaBackend : public model::Backend {
+ public:
+  // Throws trit::Error when there is no such device, the model uses something the GPU path lacks, or
+  // the device is out of memory.
+  CudaBackend(const model::Model& model, const CudaOptions& options = {});
+  ~CudaBackend() override;
+
+  std::vector<std::span<const float>> eval(std::span<const model::SequenceInput> batch) override;
+  std::vector<std::span<const float>> embed(std::span<const model::SequenceInput> batch, bool normalize) override;
+  const model::Model& model() const override { return model_; }
+  std::string device_name() const override { return name_; }
+
+  // Greedy decoding without copying logits to the host: runs the batch as eval does and returns the
+  // argmax token of each sequence's last position (computed on the GPU).
+  std::vector<int32_t> eval_greedy(std::span<const model::SequenceInput> batch);
+
+  int64_t weight_bytes_per_token() const { return weights_.bytes_per_token; }
+  int64_t weight_bytes() const { return weights_.bytes; }
+
+ private:
+  struct Step;
+  void prepare(std::span<const model::SequenceInput> batch, Step& step);
+  void ensure_capacity(int64_t rows, int64_t out_rows);
+  void ensure_context(int64_t n_ctx);
+  void enqueue(const Step& step, bool logits_to_host, bool argmax);  // the whole step on stream_
+  void run(const Step& step, bool logits_to_host, bool argmax);
+  void clear_graphs();
+
+  const model::Model& model_;
+  CudaOptions options_;
+  std::string name_;
+  cudaStream_t stream_ = nullptr;
+  DeviceWeights weights_;
+
+  // Scratch sized for capacity_ rows (out_capacity_ output rows); graphs refer to it, so growing it
+  // drops them.
+  int64_t capacity_ = 0, out_capacity_ = 0, ctx_capacity_ = 0;
+  DeviceBuffer x_, qkv_, att_, gate_up_, normed_, q_, q_scale_, q_sum_, xo_, logits_, ids_, step_;
+  DeviceBuffer rope_cos_, rope_sin_;
+  PinnedBuffer step_host_, logits_host_, ids_host_;
+  std::map<int64_t, cudaGraphExec_t> graphs_;  // by decode batch size, cache type and outputs
+};
+
+}  // namespace trit::cuda

@@ -1,0 +1,116 @@
+// The CUDA kernels of the forward pass, as host-callable launchers on a stream. Everything here is plain
+// C++ (no CUDA syntax), so the backend that strings them together compiles with the host compiler.
+//
+// Ternary matrices live on the GPU in their own layout (TernaryDevice): each row padded to whole
+// 128-weight blocks like the CPU's I2 layout, cut into 64-weight chunks of 16 bytes. Word w (0-3) of a
+// chunk holds weights 16w..16w+15; byte j of the word holds weight 16w + 4k + j in bits 2k..2k+1, codes
+// 0/1/2 = -1/0/+1. So (word >> 2k) & 0x03030303 is four codes in the byte order of four consecutive int8
+// activations: one dp4a (or, unpacked to int8, one tensor-core MMA operand) with no shuffling.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace trit::cuda {
+
+struct TernaryDevice {
+  const uint8_t* codes = nullptr;  // rows * padded_cols / 4 bytes, 16-byte aligned
+  int rows = 0;
+  int padded_cols = 0;                   // multiple of 128
+  const float* row_scale = nullptr;      // per row: the matrix's weight scale
+  const float* row_out_scale = nullptr;  // per row: the optional output scale (1 when the file has none)
+};
+
+// Activations quantised per token to int8 by absmax (BitLinear): q [n][padded_cols] zero padded, the
+// scale 127 / max|x| and the sum of the int8 values per token.
+struct QuantizedRows {
+  int8_t* q = nullptr;
+  float* scale = nullptr;
+  int32_t* sum = nullptr;
+  int padded_cols = 0;
+};
+
+// Per row of a batch: where its token sits in its sequence and that sequence's KV cache.
+struct RowDesc {
+  int32_t pos;           // position of the token
+  int32_t decode;        // 1 when the sequence has a single new token (the f16 cache rounds P as ggml does then)
+  int64_t layer_stride;  // elements between layers in k and v ([layer][n_ctx][n_embd_kv])
+  void* k;               // the sequence's keys (half or float)
+  void* v;               // its values
+};
+
+enum class GluAct : int { kSilu = 0, kReluSqr = 1, kGeluTanh = 2 };
+
+// x rows [n][ld_x] (cols used, at most 16384) -> optional RMSNorm by norm_w (null: none) -> int8 per row
+// into out (padding zeroed). normed (optional, [n][ld_normed]) receives the float rows after the norm.
+void quantize_rows(const float* x, int ld_x, int cols, int n, const float* norm_w, float eps, QuantizedRows out,
+                   float* normed, int ld_normed, cudaStream_t stream);
+
+// y[t][row] (= or +=) the BitLinear output of every row of w for tokens t < n:
+// (sum code*q - sum q) / scale[t] * row_scale[row], times row_out_scale[row]. Integer dot products with
+// dp4a for up to 8 tokens (decode), int8 tensor-core MMA beyond.
+void ternary_matmul(const TernaryDevice& w, const QuantizedRows& x, int n, float* y, int ld_y, bool accumulate,
+                    cudaStream_t stream);
+// The two paths, for the tests.
+void ternary_gemv(const TernaryDevice& w, const QuantizedRows& x, int n, float* y, int ld_y, bool accumulate,
+                  cudaStream_t stream);
+void ternary_gemm_mma(const TernaryDevice& w, const QuantizedRows& x, int n, float* y, int ld_y, bool accumulate,
+                      cudaStream_t stream);
+
+// y[t][row] (= or +=) sum_c w[row][c] * half(x[t][c]) for half-precision weights [rows][cols] (cols a
+// multiple of 8); the inputs are rounded to half first, as ggml does for F16 weights.
+void f16_matmul(const uint16_t* w, int rows, int cols, const float* x, int ld_x, int n, float* y, int ld_y,
+                bool accumulate, cudaStream_t stream);
+
+// quantize_rows of act(gate) * up (gate and up rows [n][ld_in] at columns 0 and n_ff): the gated FFN
+// activation, its sub-norm and the int8 rounding in one pass; normed (optional) gets the float rows.
+void glu_quantize_rows(const float* gate_up, int ld_in, int n_ff, int n, GluAct act, const float* norm_w, float eps,
+                       QuantizedRows out, float* normed, int ld_normed, cudaStream_t stream);
+
+// RoPE on every Q and K head of each row of qkv ([n][ld]: Q heads, K heads, V heads), then K and V
+// stored in each row's cache at its position for `layer`. cos_table/sin_table: [position][n_rot / 2].
+struct RopeStoreArgs {
+  float* qkv;
+  int ld;
+  int n;
+  int n_head, n_head_kv, head_dim, n_rot;
+  bool neox;
+  const float* cos_table;
+  const float* sin_table;
+  const RowDesc* rows;
+  int layer;
+  bool f16_cache;
+};
+void rope_store(const RopeStoreArgs& args, cudaStream_t stream);
+
+// Causal attention of each row's query heads (in qkv) over its cache positions 0..pos; out [n][ld_out].
+struct AttentionArgs {
+  const float* qkv;
+  int ld;
+  int n;
+  int n_head, n_head_kv, head_dim;
+  float scale;
+  int window;  // 0: none
+  const RowDesc* rows;
+  int layer;
+  bool f16_cache;
+  int max_keys;  // the longest cache any row may have: sizes the scores' shared memory
+  float* out;
+  int ld_out;
+};
+void attention(const AttentionArgs& args, cudaStream_t stream);
+// Raises the attention kernels' shared-memory limit for max_keys; false when the device cannot hold it.
+bool attention_reserve(int max_keys);
+
+// out[i] = RMSNorm(x[row_index[i]]) for i < n (output rows picked out of a batch).
+void gather_rms_norm(const float* x, int ld_x, const int32_t* row_index, int n, int cols, const float* w, float eps,
+                     float* out, cudaStream_t stream);
+
+// ids[t] = argmax of logits row t ([n][cols]); the lowest index among equals.
+void argmax_rows(const float* logits, int n, int cols, int32_t* ids, cudaStream_t stream);
+
+// Reads `bytes` from src and writes them to dst with 16-byte accesses (bandwidth measurement).
+void copy_bytes(const void* src, void* dst, size_t bytes, cudaStream_t stream);
+
+}  // namespace trit::cuda

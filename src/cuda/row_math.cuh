@@ -1,0 +1,58 @@
+// Device helpers of the row kernels: block reductions and the gated FFN activation, rounded as the CPU
+// reference rounds (explicit _rn intrinsics: no fused multiply-adds).
+#pragma once
+
+#include "cuda/kernels.h"
+
+namespace trit::cuda {
+
+struct Add {
+  template <typename T>
+  __device__ T operator()(T a, T b) const {
+    return a + b;
+  }
+};
+struct Max {
+  __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
+};
+
+// The reduction of v over the block (at most 32 warps); shared holds 32 T. Every thread gets the result.
+template <typename T, typename Op>
+__device__ T block_reduce(T v, Op op, T identity, T* shared) {
+  for (int off = 16; off > 0; off >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, off));
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  __syncthreads();  // shared may still be read by a previous reduction
+  if (lane == 0) shared[warp] = v;
+  __syncthreads();
+  if (warp == 0) {
+    v = lane < static_cast<int>(blockDim.x >> 5) ? shared[lane] : identity;
+    for (int off = 16; off > 0; off >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, off));
+    if (lane == 0) shared[0] = v;
+  }
+  __syncthreads();
+  return shared[0];
+}
+
+__device__ __forceinline__ float gelu_tanh(float x) {
+  const float k = 0.7978845608028654f;  // sqrt(2/pi)
+  return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));
+}
+
+// act(g) * up, as the CPU's gated_activation.
+__device__ __forceinline__ float gated(float g, float up, GluAct act) {
+  float a;
+  switch (act) {
+    case GluAct::kReluSqr:
+      a = g > 0.0f ? __fmul_rn(g, g) : 0.0f;
+      break;
+    case GluAct::kSilu:
+      a = __fdiv_rn(g, __fadd_rn(1.0f, expf(-g)));
+      break;
+    default:
+      a = gelu_tanh(g);
+      break;
+  }
+  return __fmul_rn(a, up);
+}
+
+}  // namespace trit::cuda

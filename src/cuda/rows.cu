@@ -1,0 +1,185 @@
+// Row-wise kernels of the forward pass: RMSNorm (and for the FFN the gated activation) fused with the
+// int8 activation quantisation, the output rows' final norm and argmax. One block per row; float math rounded as the
+// CPU reference rounds it (explicit _rn intrinsics where the compiler could fuse a multiply-add).
+#include <cfloat>
+
+#include "cuda/kernels.h"
+#include "cuda/launch_check.h"
+#include "cuda/row_math.cuh"
+
+namespace trit::cuda {
+namespace {
+
+constexpr int kThreads = 256;
+
+// 1 / sqrt(mean(x^2) + eps): squares in float summed in double, as the CPU's rms_norm.
+__device__ float rms_scale(const float* x, int cols, float eps, double* shared) {
+  double ss = 0.0;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) ss += static_cast<double>(__fmul_rn(x[i], x[i]));
+  ss = block_reduce(ss, Add{}, 0.0, shared);
+  const float mean = static_cast<float>(ss / static_cast<double>(cols));
+  return __fdiv_rn(1.0f, __fsqrt_rn(__fadd_rn(mean, eps)));
+}
+
+__device__ __forceinline__ float normed(const float* x, const float* w, float s, int i) {
+  return w ? __fmul_rn(__fmul_rn(x[i], s), w[i]) : x[i];
+}
+
+// One row per block, its values held in registers (kPer per thread: one read of the row): the input
+// (x, or act(gate) * up for the FFN), the optional RMSNorm, absmax, int8 rounding and the sums.
+constexpr int kQuantThreads = 1024;
+constexpr int kQuantPer = 16;  // up to 16384 columns in registers
+
+struct QuantInput {
+  const float* x;  // [n][ld]: the row, or gate (then up at + cols)
+  int ld, cols;
+  bool glu;
+  GluAct act;
+};
+
+__global__ void __launch_bounds__(kQuantThreads)
+    quantize_rows_kernel(QuantInput in, const float* __restrict__ norm_w, float eps, QuantizedRows out,
+                         float* __restrict__ normed_out, int ld_normed) {
+  __shared__ double shared_d[32];
+  __shared__ float shared_f[32];
+  __shared__ int32_t shared_i[32];
+  const int64_t r = blockIdx.x;
+  const float* row = in.x + r * in.ld;
+  float v[kQuantPer];
+#pragma unroll
+  for (int j = 0; j < kQuantPer; ++j) {
+    const int i = threadIdx.x + j * kQuantThreads;
+    v[j] = 0.0f;
+    if (i < in.cols) v[j] = in.glu ? gated(row[i], row[in.cols + i], in.act) : row[i];
+  }
+  if (norm_w) {
+    // 1 / sqrt(mean(x^2) + eps): squares in float summed in double, as the CPU's rms_norm.
+    double ss = 0.0;
+#pragma unroll
+    for (int j = 0; j < kQuantPer; ++j) ss += static_cast<double>(__fmul_rn(v[j], v[j]));
+    ss = block_reduce(ss, Add{}, 0.0, shared_d);
+    const float mean = static_cast<float>(ss / static_cast<double>(in.cols));
+    const float s = __fdiv_rn(1.0f, __fsqrt_rn(__fadd_rn(mean, eps)));
+#pragma unroll
+    for (int j = 0; j < kQuantPer; ++j) {
+      const int i = threadIdx.x + j * kQuantThreads;
+      if (i < in.cols) v[j] = __fmul_rn(__fmul_rn(v[j], s), norm_w[i]);
+    }
+  }
+  float amax = 0.0f;
+#pragma unroll
+  for (int j = 0; j < kQuantPer; ++j) {
+    const int i = threadIdx.x + j * kQuantThreads;
+    amax = fmaxf(amax, fabsf(v[j]));
+    if (normed_out && i < in.cols) normed_out[r * ld_normed + i] = v[j];
+  }
+  amax = block_reduce(amax, Max{}, 0.0f, shared_f);
+  // The division in double, then rounded to float, as bitnet.cpp's quantize_row_i8_s.
+  const float scale = static_cast<float>(127.0 / fmax(static_cast<double>(amax), 1e-5));
+  int8_t* q = out.q + r * out.padded_cols;
+  int32_t sum = 0;
+#pragma unroll
+  for (int j = 0; j < kQuantPer; ++j) {
+    const int i = threadIdx.x + j * kQuantThreads;
+    if (i < out.padded_cols) {
+      // Padding (i >= cols) holds 0, which quantises to 0.
+      const float c = fminf(fmaxf(__fmul_rn(v[j], scale), -128.0f), 127.0f);
+      const int32_t qi = __float2int_rn(c);  // half to even
+      q[i] = static_cast<int8_t>(qi);
+      sum += qi;
+    }
+  }
+  sum = block_reduce(sum, Add{}, 0, shared_i);
+  if (threadIdx.x == 0) {
+    out.scale[r] = scale;
+    out.sum[r] = sum;
+  }
+}
+
+__global__ void __launch_bounds__(kThreads)
+    gather_rms_norm_kernel(const float* __restrict__ x, int ld_x, const int32_t* __restrict__ row_index, int cols,
+                           const float* __restrict__ w, float eps, float* __restrict__ out) {
+  __shared__ double shared_d[32];
+  const float* row = x + static_cast<int64_t>(row_index[blockIdx.x]) * ld_x;
+  const float s = rms_scale(row, cols, eps, shared_d);
+  for (int i = threadIdx.x; i < cols; i += blockDim.x)
+    out[static_cast<int64_t>(blockIdx.x) * cols + i] = normed(row, w, s, i);
+}
+
+__global__ void __launch_bounds__(kThreads)
+    argmax_kernel(const float* __restrict__ logits, int cols, int32_t* __restrict__ ids) {
+  __shared__ float best_v[kThreads];
+  __shared__ int32_t best_i[kThreads];
+  const float* row = logits + static_cast<int64_t>(blockIdx.x) * cols;
+  float v = -FLT_MAX;
+  int32_t index = 0x7fffffff;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x)
+    if (row[i] > v) {  // strictly greater: the first index of the maximum within the thread's stride
+      v = row[i];
+      index = i;
+    }
+  best_v[threadIdx.x] = v;
+  best_i[threadIdx.x] = index;
+  __syncthreads();
+  for (int stride = blockDim.x / 2; stride > 0; stride >>= 1) {
+    if (threadIdx.x < stride) {
+      const float ov = best_v[threadIdx.x + stride];
+      const int32_t oi = best_i[threadIdx.x + stride];
+      if (ov > best_v[threadIdx.x] || (ov == best_v[threadIdx.x] && oi < best_i[threadIdx.x])) {
+        best_v[threadIdx.x] = ov;
+        best_i[threadIdx.x] = oi;
+      }
+    }
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) ids[blockIdx.x] = best_i[0] == 0x7fffffff ? 0 : best_i[0];
+}
+
+__global__ void copy_kernel(const uint4* __restrict__ src, uint4* __restrict__ dst, size_t n) {
+  for (size_t i = blockIdx.x * static_cast<size_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<size_t>(gridDim.x) * blockDim.x)
+    dst[i] = __ldcs(src + i);
+}
+
+}  // namespace
+
+void quantize_rows(const float* x, int ld_x, int cols, int n, const float* norm_w, float eps, QuantizedRows out,
+                   float* normed, int ld_normed, cudaStream_t stream) {
+  if (n == 0) return;
+  if (out.padded_cols > kQuantThreads * kQuantPer)
+    check(cudaErrorInvalidValue, "quantize_rows: row too wide", __FILE__, __LINE__);
+  quantize_rows_kernel<<<n, kQuantThreads, 0, stream>>>({x, ld_x, cols, false, GluAct::kSilu}, norm_w, eps, out, normed,
+                                                        ld_normed);
+  TRIT_CUDA_LAUNCHED();
+}
+
+void glu_quantize_rows(const float* gate_up, int ld_in, int n_ff, int n, GluAct act, const float* norm_w, float eps,
+                       QuantizedRows out, float* normed, int ld_normed, cudaStream_t stream) {
+  if (n == 0) return;
+  if (out.padded_cols > kQuantThreads * kQuantPer)
+    check(cudaErrorInvalidValue, "glu_quantize_rows: row too wide", __FILE__, __LINE__);
+  quantize_rows_kernel<<<n, kQuantThreads, 0, stream>>>({gate_up, ld_in, n_ff, true, act}, norm_w, eps, out, normed,
+                                                        ld_normed);
+  TRIT_CUDA_LAUNCHED();
+}
+
+void gather_rms_norm(const float* x, int ld_x, const int32_t* row_index, int n, int cols, const float* w, float eps,
+                     float* out, cudaStream_t stream) {
+  if (n == 0) return;
+  gather_rms_norm_kernel<<<n, kThreads, 0, stream>>>(x, ld_x, row_index, cols, w, eps, out);
+  TRIT_CUDA_LAUNCHED();
+}
+
+void argmax_rows(const float* logits, int n, int cols, int32_t* ids, cudaStream_t stream) {
+  if (n == 0) return;
+  argmax_kernel<<<n, kThreads, 0, stream>>>(logits, cols, ids);
+  TRIT_CUDA_LAUNCHED();
+}
+
+void copy_bytes(const void* src, void* dst, size_t bytes, cudaStream_t stream) {
+  const size_t n = bytes / sizeof(uint4);
+  copy_kernel<<<132 * 8, 512, 0, stream>>>(static_cast<const uint4*>(src), static_cast<uint4*>(dst), n);
+  TRIT_CUDA_LAUNCHED();
+}
+
+}  // namespace trit::cuda

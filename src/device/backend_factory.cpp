@@ -1,0 +1,108 @@
+// make_backend: the CPU Forward, or the CUDA backend where it is compiled in.
+#include "device/backend_factory.h"
+
+#include <charconv>
+#include <cstdlib>
+
+#include "model/forward.h"
+#include "runtime/error.h"
+#if defined(TRIT_HAVE_CUDA)
+#include "cuda/cuda_backend.h"
+#include "cuda/microbench.h"
+#endif
+
+namespace trit::device {
+namespace {
+
+// "cuda" -> 0, "cuda:3" -> 3; -1 for anything else.
+int cuda_index(const std::string& device) {
+  if (device == "cuda") return 0;
+  if (device.rfind("cuda:", 0) != 0) return -1;
+  int index = -1;
+  const char* begin = device.data() + 5;
+  const char* end = device.data() + device.size();
+  const auto [ptr, ec] = std::from_chars(begin, end, index);
+  return ec == std::errc() && ptr == end && begin != end && index >= 0 ? index : -1;
+}
+
+#if !defined(TRIT_HAVE_CUDA)
+[[noreturn]] void no_cuda(const std::string& device) {
+  trit::fail(
+      "--device {}: this trit was built without the CUDA backend (rebuild with nvcc installed, or "
+      "-DTRIT_CUDA=ON)",
+      device);
+}
+#endif
+
+}  // namespace
+
+bool is_gpu(const std::string& device) { return device != "cpu"; }
+
+bool cuda_built() {
+#if defined(TRIT_HAVE_CUDA)
+  return true;
+#else
+  return false;
+#endif
+}
+
+std::vector<std::string> cuda_devices(std::string* why_none) {
+#if defined(TRIT_HAVE_CUDA)
+  return cuda::list_devices(why_none);
+#else
+  if (why_none) *why_none = "this trit was built without the CUDA backend (CMake: -DTRIT_CUDA=ON, needs nvcc)";
+  return {};
+#endif
+}
+
+std::unique_ptr<model::Backend> make_backend(const model::Model& model, const BackendOptions& options) {
+  if (options.device == "cpu") return std::make_unique<model::Forward>(model, options.n_threads);
+  const int index = cuda_index(options.device);
+  if (index < 0) trit::fail("unknown device '{}' (expected cpu, cuda or cuda:N)", options.device);
+#if defined(TRIT_HAVE_CUDA)
+  cuda::CudaOptions cuda_options;
+  cuda_options.device = index;
+  // TRIT_CUDA_GRAPHS=0 launches every kernel of a decode step directly (for comparisons).
+  const char* graphs = std::getenv("TRIT_CUDA_GRAPHS");
+  cuda_options.graphs = options.cuda_graphs && !(graphs && std::string(graphs) == "0");
+  cuda_options.show_progress = options.show_progress;
+  return std::make_unique<cuda::CudaBackend>(model, cuda_options);
+#else
+  no_cuda(options.device);
+#endif
+}
+
+double gpu_bandwidth_gbps(const std::string& device) {
+  const int index = cuda_index(device);
+  if (index < 0) trit::fail("unknown GPU device '{}'", device);
+#if defined(TRIT_HAVE_CUDA)
+  return cuda::measure_bandwidth_gbps(index);
+#else
+  no_cuda(device);
+#endif
+}
+
+std::vector<GemvTiming> gpu_gemv_timings(const std::string& device, const std::vector<GemvTiming>& shapes) {
+  const int index = cuda_index(device);
+  if (index < 0) trit::fail("unknown GPU device '{}'", device);
+#if defined(TRIT_HAVE_CUDA)
+  std::vector<cuda::GemvTiming> in;
+  for (const GemvTiming& s : shapes) in.push_back({s.rows, s.cols, s.tokens, 0, 0});
+  std::vector<GemvTiming> out;
+  for (const cuda::GemvTiming& t : cuda::time_ternary_gemv(index, in))
+    out.push_back({t.rows, t.cols, t.tokens, t.median_us, t.gbps});
+  return out;
+#else
+  (void)shapes;
+  no_cuda(device);
+#endif
+}
+
+int64_t gpu_bytes_per_token(const model::Backend& backend) {
+#if defined(TRIT_HAVE_CUDA)
+  if (const auto* gpu = dynamic_cast<const cuda::CudaBackend*>(&backend)) return gpu->weight_bytes_per_token();
+#endif
+  return backend.model().weights().bytes_per_token();
+}
+
+}  // namespace trit::device

@@ -1,0 +1,209 @@
+// The CUDA backend against the CPU engine on generated models: every position's logits of a prompt and
+// of single-token decode steps (batch of sequences, graphs on and off, f16 and f32 caches), and greedy
+// tokens identical to the CPU's. Skips where no GPU is visible.
+#include "cuda/cuda_backend.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
+#include "cuda/require_gpu.h"
+#include "model/dummy.h"
+#include "model/forward.h"
+#include "runtime/error.h"
+#include "support/test_data.h"
+
+namespace trit::cuda {
+namespace {
+
+std::unique_ptr<model::Model> dummy(const std::string& arch, uint32_t type_id, uint64_t seed) {
+  const auto dir = testing::make_temp_dir("trit-cuda");
+  model::DummyOptions o;
+  o.path = (dir / "m.gguf").string();
+  // A vocabulary that is not a multiple of the tiles, GQA.
+  o.shape = {"test", arch, 256, 768, 3, 8, 2, 1000, 512, 10000.0};
+  o.type_id = type_id;
+  o.seed = seed;
+  o.show_progress = false;
+  model::write_dummy_model(o);
+  return model::Model::load(o.path, {.show_progress = false});
+}
+
+double rel_l2(std::span<const float> a, std::span<const float> b) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    num += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
+    den += static_cast<double>(b[i]) * b[i];
+  }
+  return std::sqrt(num / den);
+}
+
+int64_t argmax(std::span<const float> v) {
+  int64_t best = 0;
+  for (size_t i = 1; i < v.size(); ++i)
+    if (v[i] > v[best]) best = static_cast<int64_t>(i);
+  return best;
+}
+
+std::vector<int32_t> prompt_tokens(int n, int vocab) {
+  std::vector<int32_t> t;
+  for (int i = 0; i < n; ++i) t.push_back(static_cast<int32_t>((i * 7919 + 13) % vocab));
+  return t;
+}
+
+struct Case {
+  const char* arch;
+  uint32_t type_id;  // 36 i2_s, 35 tq2_0, 1 f16 (float linear layers on the half-precision path)
+  model::KvType kv;
+};
+
+class CudaVsCpu : public ::testing::TestWithParam<Case> {};
+
+TEST_P(CudaVsCpu, PromptLogitsAndGreedyDecodeMatchTheCpu) {
+  TRIT_REQUIRE_GPU();
+  const Case c = GetParam();
+  auto m = dummy(c.arch, c.type_id, 21);
+  const int64_t n_vocab = m->hparams().n_vocab;
+  model::Forward cpu(*m, 2);
+  CudaBackend gpu(*m, {.show_progress = false});
+  const auto prompt = prompt_tokens(37, static_cast<int>(n_vocab));
+
+  // How far the CPU's own logits move between an f16 and an f32 cache on this model: the scale of the
+  // rounding these random-weight models amplify. Where the GPU rounds values to f16 (an f16 cache, F16
+  // weights' inputs) that differ from the CPU's in the last float bit, now and then one lands on the
+  // other side of an f16 step; it must stay inside that scale. Otherwise only float summation order
+  // differs: a twentieth of it.
+  std::vector<float> by_kv[2];
+  for (model::KvType kv : {model::KvType::kF16, model::KvType::kF32}) {
+    model::KvCache cache(m->hparams(), 128, kv);
+    const model::SequenceInput in{&cache, prompt, true};
+    const auto out = cpu.eval({&in, 1})[0];
+    by_kv[kv == model::KvType::kF32].assign(out.begin(), out.end());
+  }
+  const double f16_effect = rel_l2(by_kv[0], by_kv[1]);
+  // F16 linear layers round their inputs to f16 too (as ggml): the same amplification as an f16 cache.
+  const bool rounds_to_f16 = c.kv == model::KvType::kF16 || c.type_id == 1;
+  const double bound = rounds_to_f16 ? f16_effect : f16_effect / 20;
+  std::printf("f16 cache effect on the CPU %.3e; bound for the GPU %.3e\n", f16_effect, bound);
+
+  model::KvCache cpu_cache(m->hparams(), 128, c.kv), gpu_cache(m->hparams(), 128, c.kv);
+
+  // The prompt as one batch (the tensor-core path), every position's logits.
+  const model::SequenceInput cin{&cpu_cache, prompt, true}, gin{&gpu_cache, prompt, true};
+  const auto cpu_out = cpu.eval({&cin, 1})[0];
+  const std::vector<float> want(cpu_out.begin(), cpu_out.end());
+  const auto got = gpu.eval({&gin, 1})[0];
+  ASSERT_EQ(got.size(), want.size());
+  const double prompt_err = rel_l2(got, want);
+  EXPECT_LT(prompt_err, bound);
+  for (size_t t = 0; t < prompt.size(); ++t)
+    EXPECT_EQ(argmax(got.subspan(t * n_vocab, n_vocab)), argmax(std::span(want).subspan(t * n_vocab, n_vocab)))
+        << "position " << t;
+
+  // Greedy decoding, one token at a time (graphs): the same tokens as the CPU.
+  int32_t cpu_next = static_cast<int32_t>(argmax(std::span(want).subspan((prompt.size() - 1) * n_vocab, n_vocab)));
+  int32_t gpu_next = cpu_next;
+  std::vector<int32_t> cpu_tokens, gpu_tokens;
+  double worst = 0;
+  for (int i = 0; i < 24; ++i) {
+    const model::SequenceInput cs{&cpu_cache, {&cpu_next, 1}}, gs{&gpu_cache, {&gpu_next, 1}};
+    const auto cl = cpu.eval({&cs, 1})[0];
+    const auto gl = gpu.eval({&gs, 1})[0];
+    worst = std::max(worst, rel_l2(gl, cl));
+    EXPECT_LT(rel_l2(gl, cl), bound) << "step " << i;
+    cpu_next = static_cast<int32_t>(argmax(cl));
+    gpu_next = static_cast<int32_t>(argmax(gl));
+    cpu_tokens.push_back(cpu_next);
+    gpu_tokens.push_back(gpu_next);
+  }
+  EXPECT_EQ(gpu_tokens, cpu_tokens);
+  std::printf("GPU vs CPU: prompt %.3e, decode steps at most %.3e\n", prompt_err, worst);
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, CudaVsCpu,
+                         ::testing::Values(Case{"bitnet-b1.58", 36, model::KvType::kF16},
+                                           Case{"bitnet-b1.58", 36, model::KvType::kF32},
+                                           Case{"bitnet", 35, model::KvType::kF16},
+                                           Case{"llama", 36, model::KvType::kF16},
+                                           Case{"bitnet-b1.58", 1, model::KvType::kF32}));
+
+// Several sequences in one step give each exactly what it gets alone, with and without graphs.
+TEST(CudaBackend, BatchedSequencesMatchAloneBitForBit) {
+  TRIT_REQUIRE_GPU();
+  auto m = dummy("bitnet-b1.58", 36, 5);
+  const int64_t n_vocab = m->hparams().n_vocab;
+  CudaBackend graphs(*m, {.show_progress = false});
+  CudaBackend direct(*m, {.graphs = false, .show_progress = false});
+  const std::vector<std::vector<int32_t>> prompts = {prompt_tokens(5, 1000), prompt_tokens(12, 1000),
+                                                     prompt_tokens(1, 1000)};
+  // Alone, direct launches.
+  std::vector<std::vector<float>> alone;
+  for (const auto& p : prompts) {
+    model::KvCache cache(m->hparams(), 64, model::KvType::kF16);
+    const model::SequenceInput in{&cache, p};
+    direct.eval({&in, 1});
+    std::vector<float> steps;
+    for (int32_t tok : {3, 99, 500}) {
+      const model::SequenceInput d{&cache, {&tok, 1}};
+      const auto l = direct.eval({&d, 1})[0];
+      steps.insert(steps.end(), l.begin(), l.end());
+    }
+    alone.push_back(steps);
+  }
+  // Together: prompts in one batch, then decode steps of all three (graph replays).
+  std::vector<model::KvCache> caches;
+  for (size_t i = 0; i < prompts.size(); ++i) caches.emplace_back(m->hparams(), 64, model::KvType::kF16);
+  std::vector<model::SequenceInput> batch;
+  for (size_t i = 0; i < prompts.size(); ++i) batch.push_back({&caches[i], prompts[i]});
+  graphs.eval(batch);
+  std::vector<std::vector<float>> together(prompts.size());
+  for (int32_t tok : {3, 99, 500}) {
+    std::vector<model::SequenceInput> step;
+    for (auto& cache : caches) step.push_back({&cache, {&tok, 1}});
+    const auto out = graphs.eval(step);
+    for (size_t i = 0; i < out.size(); ++i) together[i].insert(together[i].end(), out[i].begin(), out[i].end());
+  }
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    ASSERT_EQ(together[i].size(), 3 * static_cast<size_t>(n_vocab));
+    EXPECT_EQ(together[i], alone[i]) << "sequence " << i;
+  }
+}
+
+TEST(CudaBackend, GreedyOnTheGpuIsTheArgmaxOfTheLogits) {
+  TRIT_REQUIRE_GPU();
+  auto m = dummy("bitnet-b1.58", 36, 8);
+  CudaBackend gpu(*m, {.show_progress = false});
+  model::KvCache a(m->hparams(), 64, model::KvType::kF16), b(m->hparams(), 64, model::KvType::kF16);
+  const auto p = prompt_tokens(9, 1000);
+  const model::SequenceInput ia{&a, p}, ib{&b, p};
+  int32_t next = static_cast<int32_t>(argmax(gpu.eval({&ia, 1})[0]));
+  EXPECT_EQ(gpu.eval_greedy({&ib, 1}), std::vector<int32_t>{next});
+  for (int i = 0; i < 8; ++i) {
+    const model::SequenceInput sa{&a, {&next, 1}}, sb{&b, {&next, 1}};
+    const int32_t from_logits = static_cast<int32_t>(argmax(gpu.eval({&sa, 1})[0]));
+    EXPECT_EQ(gpu.eval_greedy({&sb, 1}), std::vector<int32_t>{from_logits}) << i;
+    next = from_logits;
+  }
+}
+
+TEST(CudaBackend, BadBatchesAreErrorsThatLeaveTheCacheAlone) {
+  TRIT_REQUIRE_GPU();
+  auto m = dummy("bitnet-b1.58", 36, 9);
+  CudaBackend gpu(*m, {.show_progress = false});
+  model::KvCache cache(m->hparams(), 8, model::KvType::kF16);
+  const std::vector<int32_t> too_long = prompt_tokens(9, 1000), bad_id = {1, 5000};
+  const model::SequenceInput a{&cache, too_long}, b{&cache, bad_id};
+  EXPECT_THROW(gpu.eval({&a, 1}), trit::Error);
+  EXPECT_THROW(gpu.eval({&b, 1}), trit::Error);
+  EXPECT_EQ(cache.n_past(), 0);
+  const std::vector<int32_t> ok = {1, 2, 3};
+  const model::SequenceInput c{&cache, ok};
+  EXPECT_EQ(gpu.eval({&c, 1})[0].size(), static_cast<size_t>(m->hparams().n_vocab));
+  EXPECT_EQ(cache.n_past(), 3);
+}
+
+}  // namespace
+}  // namespace trit::cuda

@@ -1,0 +1,205 @@
+// Every CUDA kernel against the CPU reference on random shapes (odd row counts, padded columns, token
+// tails): the int8 quantisation and the ternary products bit for bit, float kernels to rounding.
+// Skips where no GPU is visible (CI has none; run it on a GPU machine, tests/cuda/README.md).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "cuda/cuda_backend.h"
+#include "cuda/device_buffer.h"
+#include "cuda/device_weights.h"
+#include "cuda/kernels.h"
+#include "cuda/require_gpu.h"
+#include "cuda/token_dispatch.h"
+#include "kernels/f16_gemv.h"
+#include "kernels/i2_gemm.h"
+#include "kernels/i2_matrix.h"
+#include "kernels/norm.h"
+#include "tensor/codec.h"
+
+namespace trit::cuda {
+namespace {
+
+template <typename T>
+DeviceBuffer upload(const std::vector<T>& v) {
+  DeviceBuffer b(v.size() * sizeof(T));
+  b.upload(v.data(), v.size() * sizeof(T));
+  return b;
+}
+
+template <typename T>
+std::vector<T> download(const DeviceBuffer& b, size_t n) {
+  std::vector<T> v(n);
+  TRIT_CUDA_CHECK(cudaDeviceSynchronize());
+  TRIT_CUDA_CHECK(cudaMemcpy(v.data(), b.get(), n * sizeof(T), cudaMemcpyDeviceToHost));
+  return v;
+}
+
+tensor::TernaryMatrix random_ternary(int64_t rows, int64_t cols, std::mt19937& rng) {
+  std::uniform_int_distribution<int> d(-1, 1);
+  tensor::TernaryMatrix m{rows, cols, cols, std::vector<int8_t>(rows * cols), std::vector<float>(rows, 0.0371f)};
+  for (auto& v : m.values) v = static_cast<int8_t>(d(rng));
+  return m;
+}
+
+std::vector<float> random_floats(size_t n, std::mt19937& rng, float sd = 2.0f) {
+  std::normal_distribution<float> normal(0.0f, sd);
+  std::vector<float> v(n);
+  for (float& x : v) x = normal(rng);
+  return v;
+}
+
+// The weights in the GPU layout, uploaded.
+struct GpuTernary {
+  DeviceBuffer codes, scales;
+  TernaryDevice t;
+  GpuTernary(const kernels::I2Matrix& w, float out_scale) {
+    std::vector<uint8_t> packed(static_cast<size_t>(w.rows * w.row_bytes()));
+    for (int64_t r = 0; r < w.rows; ++r) repack_i2_row(w.row(r), w.padded_cols, packed.data() + r * w.row_bytes());
+    std::vector<float> s(static_cast<size_t>(2 * w.rows), w.scale);
+    std::fill(s.begin() + w.rows, s.end(), out_scale);
+    codes = upload(packed);
+    scales = upload(s);
+    t = {codes.get<uint8_t>(), static_cast<int>(w.rows), static_cast<int>(w.padded_cols), scales.get<float>(),
+         scales.get<float>() + w.rows};
+  }
+};
+
+// Host only: every token count reaches the kernel instance of that count.
+TEST(CudaKernels, TokenCountDispatchPicksTheInstanceOfEachCount) {
+  for (int n = 1; n <= 8; ++n) {
+    int got = 0;
+    with_token_count<8>(n, [&](auto tokens) { got = decltype(tokens)::value; });
+    EXPECT_EQ(got, n);
+  }
+}
+
+TEST(CudaKernels, QuantizeRowsMatchesTheCpuExactly) {
+  TRIT_REQUIRE_GPU();
+  std::mt19937 rng(5);
+  for (int cols : {100, 128, 2560, 6912}) {
+    const int n = 7, padded = static_cast<int>((cols + 127) / 128 * 128);
+    const auto x = random_floats(static_cast<size_t>(n * cols), rng);
+    kernels::Q8Activations a;
+    a.quantize(x.data(), n, cols, runtime::IsaLevel::kScalar);
+    DeviceBuffer dx = upload(x), q(static_cast<size_t>(n * padded)), scale(n * 4), sum(n * 4);
+    quantize_rows(dx.get<float>(), cols, cols, n, nullptr, 1e-5f,
+                  {q.get<int8_t>(), scale.get<float>(), sum.get<int32_t>(), padded}, nullptr, 0, nullptr);
+    const auto gq = download<int8_t>(q, static_cast<size_t>(n * padded));
+    const auto gs = download<float>(scale, n);
+    const auto gsum = download<int32_t>(sum, n);
+    for (int t = 0; t < n; ++t) {
+      EXPECT_EQ(gs[t], a.scale[t]) << cols << " token " << t;
+      EXPECT_EQ(gsum[t], a.sum[t]) << cols << " token " << t;
+      for (int c = 0; c < padded; ++c)
+        ASSERT_EQ(gq[t * padded + c], a.q[t * a.padded_cols + c]) << cols << " " << t << " " << c;
+    }
+  }
+}
+
+TEST(CudaKernels, RmsNormFusedWithQuantisationMatchesTheCpu) {
+  TRIT_REQUIRE_GPU();
+  std::mt19937 rng(6);
+  const int n = 5, cols = 2560, padded = 2560;
+  const auto x = random_floats(static_cast<size_t>(n * cols), rng);
+  const auto w = random_floats(cols, rng, 0.5f);
+  DeviceBuffer dx = upload(x), dw = upload(w), q(n * padded), scale(n * 4), sum(n * 4), normed(n * cols * 4);
+  quantize_rows(dx.get<float>(), cols, cols, n, dw.get<float>(), 1e-5f,
+                {q.get<int8_t>(), scale.get<float>(), sum.get<int32_t>(), padded}, normed.get<float>(), cols, nullptr);
+  const auto gn = download<float>(normed, static_cast<size_t>(n * cols));
+  const auto gq = download<int8_t>(q, static_cast<size_t>(n * padded));
+  std::vector<float> cpu(static_cast<size_t>(n * cols));
+  for (int t = 0; t < n; ++t) kernels::rms_norm(x.data() + t * cols, w.data(), cpu.data() + t * cols, cols, 1e-5f);
+  kernels::Q8Activations a;
+  a.quantize(cpu.data(), n, cols, runtime::IsaLevel::kScalar);
+  int64_t differ = 0;
+  for (size_t i = 0; i < cpu.size(); ++i) {
+    ASSERT_NEAR(gn[i], cpu[i], 1e-6f * std::fabs(cpu[i]) + 1e-7f) << i;
+    differ += gq[i] != a.q[i];
+    ASSERT_LE(std::abs(gq[i] - a.q[i]), 1) << i;
+  }
+  // The sum of squares is added in another order: at most a rounding of the scale, rarely a q step.
+  EXPECT_LE(differ, static_cast<int64_t>(cpu.size() / 1000));
+}
+
+TEST(CudaKernels, TernaryGemvAndTensorCoreGemmMatchTheCpuBitForBit) {
+  TRIT_REQUIRE_GPU();
+  std::mt19937 rng(7);
+  for (int64_t rows : {1, 5, 64, 100, 2560})
+    for (int64_t cols : {100, 256, 640, 2560})
+      for (int n : {1, 2, 3, 8, 9, 33, 64, 130}) {
+        if (rows * cols * n > 2560LL * 2560 * 33) continue;
+        const auto m = random_ternary(rows, cols, rng);
+        const kernels::I2Matrix w = kernels::i2_pack(m);
+        const auto x = random_floats(static_cast<size_t>(n * cols), rng);
+        kernels::Q8Activations a;
+        a.quantize(x.data(), n, cols, runtime::IsaLevel::kScalar);
+        std::vector<float> cpu(static_cast<size_t>(n * rows));
+        kernels::i2_gemm_scalar(w, a, cpu.data(), 0, rows);
+        GpuTernary g(w, 1.0f);
+        const int padded = static_cast<int>(a.padded_cols);  // the activations' row stride
+        ASSERT_GE(a.padded_cols, w.padded_cols);
+        DeviceBuffer dq = upload(std::vector<int8_t>(a.q.begin(), a.q.begin() + n * padded)), ds = upload(a.scale),
+                     dsum = upload(a.sum), dy(static_cast<size_t>(n * rows) * 4);
+        const QuantizedRows qr{dq.get<int8_t>(), ds.get<float>(), dsum.get<int32_t>(), padded};
+        for (int path = 0; path < 2; ++path) {
+          TRIT_CUDA_CHECK(cudaMemset(dy.get(), 0xff, dy.bytes()));  // NaN: every output must be written
+          if (path == 0)
+            ternary_gemv(g.t, qr, n, dy.get<float>(), static_cast<int>(rows), false, nullptr);
+          else
+            ternary_gemm_mma(g.t, qr, n, dy.get<float>(), static_cast<int>(rows), false, nullptr);
+          const auto gy = download<float>(dy, static_cast<size_t>(n * rows));
+          for (size_t i = 0; i < cpu.size(); ++i)
+            ASSERT_EQ(gy[i], cpu[i]) << (path ? "mma" : "gemv") << " rows " << rows << " cols " << cols << " n " << n
+                                     << " at " << i;
+        }
+        // Accumulating into a residual: y + value, one rounding.
+        std::vector<float> base = random_floats(static_cast<size_t>(n * rows), rng);
+        dy.upload(base.data(), base.size() * 4);
+        ternary_matmul(g.t, qr, n, dy.get<float>(), static_cast<int>(rows), true, nullptr);
+        const auto acc = download<float>(dy, base.size());
+        for (size_t i = 0; i < cpu.size(); ++i) ASSERT_EQ(acc[i], base[i] + cpu[i]) << i;
+      }
+}
+
+TEST(CudaKernels, F16MatmulMatchesTheCpuToRounding) {
+  TRIT_REQUIRE_GPU();
+  std::mt19937 rng(8);
+  for (int rows : {1, 37, 1000})
+    for (int cols : {64, 2560})
+      for (int n : {1, 4, 11}) {
+        const auto wf = random_floats(static_cast<size_t>(rows * cols), rng, 0.05f);
+        std::vector<uint16_t> w(wf.size());
+        for (size_t i = 0; i < wf.size(); ++i) w[i] = tensor::f32_to_f16(wf[i]);
+        const auto x = random_floats(static_cast<size_t>(n * cols), rng);
+        DeviceBuffer dw = upload(w), dx = upload(x), dy(static_cast<size_t>(n * rows) * 4);
+        f16_matmul(dw.get<uint16_t>(), rows, cols, dx.get<float>(), cols, n, dy.get<float>(), rows, false, nullptr);
+        const auto gy = download<float>(dy, static_cast<size_t>(n * rows));
+        for (int t = 0; t < n; ++t) {
+          std::vector<float> xr(cols), y(rows);
+          for (int c = 0; c < cols; ++c) xr[c] = tensor::f16_to_f32(tensor::f32_to_f16(x[t * cols + c]));
+          kernels::f16_gemv({w.data(), cols, xr.data(), y.data(), 0, rows}, runtime::IsaLevel::kScalar);
+          for (int r = 0; r < rows; ++r) ASSERT_NEAR(gy[t * rows + r], y[r], 1e-4f * (1.0f + std::fabs(y[r]))) << r;
+        }
+      }
+}
+
+TEST(CudaKernels, ArgmaxTakesTheFirstMaximum) {
+  TRIT_REQUIRE_GPU();
+  std::mt19937 rng(9);
+  const int n = 3, cols = 50000;
+  auto v = random_floats(static_cast<size_t>(n * cols), rng);
+  v[0 * cols + 777] = 100.0f;
+  v[1 * cols + 49999] = 100.0f;
+  v[2 * cols + 10] = 100.0f;
+  v[2 * cols + 20000] = 100.0f;  // a tie: the lower index wins
+  DeviceBuffer dv = upload(v), ids(n * 4);
+  argmax_rows(dv.get<float>(), n, cols, ids.get<int32_t>(), nullptr);
+  const auto g = download<int32_t>(ids, n);
+  EXPECT_EQ(g, (std::vector<int32_t>{777, 49999, 10}));
+}
+
+}  // namespace
+}  // namespace trit::cuda

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Every check that needs an NVIDIA GPU, in one run (CI has no GPU; see tests/cuda/README.md):
+#   1. test_cuda: each CUDA kernel against the CPU reference, the backend against the CPU engine;
+#   2. trit bench on a generated model of the 2B-4T shape: prompt, decode, roofline, the GEMV alone;
+#   3. greedy text and a 4-slot server on the GPU against the CPU, on the committed default model;
+#   4. hf_oracle.py: transformers' BitNetForCausalLM and a float64 reference against trit on CPU and CUDA.
+# Each step has its own time limit, so one that hangs does not cost the others.
+# Usage: tests/cuda/gpu_check.sh BUILD_DIR [OUT_DIR]   (from the repository root; a CUDA build of trit)
+set -uo pipefail
+build=${1:?usage: gpu_check.sh BUILD_DIR [OUT_DIR]}
+out=${2:-/tmp/trit-gpu-check}
+trit=$build/trit
+mkdir -p "$out"
+status=0
+step() { echo; echo "== $*"; }
+
+step "device"
+nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem,driver_version --format=csv
+"$trit" --version
+
+step "test_cuda"
+timeout 120 "$build/tests/test_cuda" --gtest_brief=1 >"$out/test_cuda.log" 2>&1 || status=1
+tail -n 30 "$out/test_cuda.log"
+
+step "bench: 2B-4T shape"
+timeout 120 "$trit" gen-dummy --shape 2B-4T --type i2_s -o /tmp/trit-2b.gguf -q || status=1
+timeout 150 "$trit" bench -m /tmp/trit-2b.gguf -d cuda -p 128,512 -n 128 -r 3 --roofline --gemv 2>&1 | tee "$out/bench.md" || status=1
+
+step "greedy text: cuda vs cpu (default model)"
+model=models/default/shakespeare-i2_s.gguf
+for d in cpu cuda; do
+  "$trit" run -m "$model" -d $d -p "ROMEO:" -n 64 --temp 0 -q >"$out/run_$d.txt" 2>"$out/run_$d.err" || status=1
+done
+if cmp -s "$out/run_cpu.txt" "$out/run_cuda.txt"; then echo "same text"; else echo "TEXT DIFFERS"; status=1; fi
+head -c 300 "$out/run_cuda.txt"; echo
+
+step "server on the GPU: 4 concurrent requests vs the CPU's lone answers"
+timeout 45 "$trit" serve -m "$model" -d cuda -np 4 --port 18181 -q >"$out/serve.log" 2>&1 &
+server=$!
+for _ in $(seq 50); do curl -sf localhost:18181/health >/dev/null && break; sleep 0.2; done
+clients=()
+for i in 1 2 3 4; do
+  (curl -s localhost:18181/completion -d "{\"prompt\": \"KING $i:\", \"n_predict\": 40, \"temperature\": 0}" |
+    python3 -c "import json,sys; print('KING $i:' + json.load(sys.stdin)['content'])" >"$out/serve_$i.txt") &
+  clients+=($!)
+done
+wait "${clients[@]}"
+kill $server
+wait $server 2>/dev/null
+for i in 1 2 3 4; do
+  "$trit" run -m "$model" -p "KING $i:" -n 40 --temp 0 -q >"$out/alone_$i.txt" 2>/dev/null
+  if cmp -s "$out/serve_$i.txt" "$out/alone_$i.txt"; then echo "request $i: same as alone on cpu"
+  else echo "request $i DIFFERS: $(head -c 80 "$out/serve_$i.txt") | $(head -c 80 "$out/alone_$i.txt")"; status=1; fi
+done
+
+step "transformers oracle"
+timeout 150 python3 tests/cuda/hf_oracle.py --trit "$trit" --work /tmp/trit-oracle >"$out/oracle.log" 2>&1 || status=1
+grep -E "vs|PASS|FAIL|SKIP|NOTE|Error|error" "$out/oracle.log" | tail -n 40
+
+echo
+if [ $status -eq 0 ]; then echo "GPU CHECK: PASS"; else echo "GPU CHECK: FAIL"; fi
+exit $status
