@@ -15,7 +15,8 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "model/context.h"
+#include "device/backend_factory.h"
+#include "model/forward.h"
 #include "model/model.h"
 #include "runtime/bandwidth.h"
 #include "runtime/cpu_features.h"
@@ -34,6 +35,8 @@ struct BenchFlags {
   bool roofline = false;
   bool mmap = false;
   bool output_q8 = false;
+  std::string device = "cpu";
+  bool gemv = false;
 };
 
 struct Result {
@@ -56,18 +59,23 @@ std::vector<int32_t> random_tokens(int64_t n, int64_t n_vocab, uint64_t seed) {
 }
 
 // Tokens per second of each repetition (after one warm-up run).
-std::vector<double> run_test(const model::Model& m, int threads, int64_t n_prompt, int64_t n_gen, int reps) {
+std::vector<double> run_test(model::Backend& backend, int64_t n_prompt, int64_t n_gen, int reps) {
+  const model::Model& m = backend.model();
   const int64_t n_ctx = std::max<int64_t>(n_prompt + n_gen, 16);
-  model::Context ctx(m, {.n_ctx = n_ctx, .n_threads = threads});
+  model::KvCache cache(m.hparams(), n_ctx, model::KvType::kF16);
   const auto tokens = random_tokens(std::max(n_prompt, n_gen), m.hparams().n_vocab, 1);
+  auto eval = [&](std::span<const int32_t> t) {
+    const model::SequenceInput in{&cache, t};
+    backend.eval({&in, 1});
+  };
   std::vector<double> tps;
   for (int r = -1; r < reps; ++r) {
-    ctx.reset();
+    cache.reset();
     const auto t0 = std::chrono::steady_clock::now();
     if (n_prompt > 0) {
-      ctx.eval(std::span<const int32_t>(tokens.data(), static_cast<size_t>(n_prompt)));
+      eval(std::span<const int32_t>(tokens.data(), static_cast<size_t>(n_prompt)));
     } else {
-      for (int64_t i = 0; i < n_gen; ++i) ctx.eval(std::span<const int32_t>(&tokens[i], 1));
+      for (int64_t i = 0; i < n_gen; ++i) eval(std::span<const int32_t>(&tokens[i], 1));
     }
     const double s = seconds_since(t0);
     if (r >= 0) tps.push_back(static_cast<double>(n_prompt > 0 ? n_prompt : n_gen) / s);
@@ -95,31 +103,65 @@ void bench(const BenchFlags& f) {
   std::fprintf(stderr, "trit bench: %s, %s\n", f.model.c_str(), runtime::describe_cpu().c_str());
 
   std::vector<Result> results;
-  for (int t : threads) {
+  const bool gpu = device::is_gpu(f.device);
+  std::string kernels = runtime::isa_name(runtime::active_isa());
+  if (gpu) {
+    // One backend (the weights uploaded once) for every test; the roofline is the device's copy bandwidth.
+    auto backend = device::make_backend(*m, {.device = f.device, .show_progress = false});
+    kernels = backend->device_name();
+    std::fprintf(stderr, "trit bench: on %s\n", kernels.c_str());
+    const int64_t gpu_bytes = device::gpu_bytes_per_token(*backend);
+    for (int64_t p : f.prompt_sizes)
+      if (p > 0) results.push_back(summarize(fmt::format("pp{}", p), 0, run_test(*backend, p, 0, f.repetitions), -1));
+    for (int64_t n : f.gen_sizes) {
+      if (n <= 0) continue;
+      const std::vector<double> tps = run_test(*backend, 0, n, f.repetitions);
+      double limit_tps = -1;
+      if (f.roofline) {
+        const double gbps = device::gpu_bandwidth_gbps(f.device);
+        limit_tps = gbps * 1e9 / static_cast<double>(gpu_bytes);
+        std::fprintf(stderr, "device copy bandwidth: %.0f GB/s -> decode limit %.0f tok/s (%.0f MB per token)\n", gbps,
+                     limit_tps, static_cast<double>(gpu_bytes) / 1e6);
+      }
+      results.push_back(summarize(fmt::format("tg{}", n), 0, tps, limit_tps));
+    }
+  }
+  for (int t : gpu ? std::vector<int>{} : threads) {
     if (t < 1) trit::fail("-t values must be at least 1, got {}", t);
+    model::Forward backend(*m, t);
     // The host's bandwidth can change while the tests run (shared machines): the limit is the best read
     // bandwidth measured just before and just after each decode test.
     double gbps = f.roofline ? runtime::measure_read_bandwidth(t) : 0;
     for (int64_t p : f.prompt_sizes) {
       if (p <= 0) continue;
-      results.push_back(summarize(fmt::format("pp{}", p), t, run_test(*m, t, p, 0, f.repetitions), -1));
+      results.push_back(summarize(fmt::format("pp{}", p), t, run_test(backend, p, 0, f.repetitions), -1));
     }
     for (int64_t n : f.gen_sizes) {
       if (n <= 0) continue;
-      const std::vector<double> tps = run_test(*m, t, 0, n, f.repetitions);
+      const std::vector<double> tps = run_test(backend, 0, n, f.repetitions);
       double limit_tps = -1;
       if (f.roofline) {
         gbps = std::max(gbps, runtime::measure_read_bandwidth(t));
         limit_tps = gbps * 1e9 / static_cast<double>(bytes_per_token);
         std::fprintf(stderr,
-                     "read bandwidth with %d thread(s): %.1f GB/s -> decode limit %.1f tok/s (%.0f MB per token)\n",
-                     t, gbps, limit_tps, static_cast<double>(bytes_per_token) / 1e6);
+                     "read bandwidth with %d thread(s): %.1f GB/s -> decode limit %.1f tok/s (%.0f MB per token)\n", t,
+                     gbps, limit_tps, static_cast<double>(bytes_per_token) / 1e6);
       }
       results.push_back(summarize(fmt::format("tg{}", n), t, tps, limit_tps));
     }
   }
+  if (gpu && f.gemv) {
+    // bitnet.cpp's published GPU shapes (its W2A8 kernel: 2560x2560 and 13824x2560) plus the 2B-4T's others.
+    std::vector<device::GemvTiming> shapes;
+    for (auto [rows, cols] : {std::pair{2560, 2560}, {3840, 2560}, {13824, 2560}, {2560, 6912}})
+      for (int tokens : {1, 8, 128}) shapes.push_back({rows, cols, tokens, 0, 0});
+    std::fprintf(stderr, "ternary matmul alone (per launch, 100 back to back, median of 9; weights not in L2):\n");
+    std::printf("| rows x cols | tokens | us | weight GB/s |\n| --- | ---: | ---: | ---: |\n");
+    for (const auto& g : device::gpu_gemv_timings(f.device, shapes))
+      std::printf("| %dx%d | %d | %.2f | %.0f |\n", g.rows, g.cols, g.tokens, g.median_us, g.gbps);
+    std::printf("\n");
+  }
 
-  const std::string kernels = runtime::isa_name(runtime::active_isa());
   if (f.output == "json") {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& r : results) {
@@ -163,6 +205,12 @@ void register_bench(CLI::App& app) {
                 "Measure the read bandwidth and show decode speed as a % of the limit it sets");
   cmd->add_flag("--mmap", flags->mmap, "Use the weights in place from the mapped file");
   cmd->add_flag("--output-q8", flags->output_q8, "Quantise an F16/F32 output projection to Q8_0 at load");
+  cmd->add_option("-d,--device", flags->device,
+                  "cpu, or cuda / cuda:N: the tests on the GPU (threads are ignored; --roofline uses the device's "
+                  "copy bandwidth)")
+      ->capture_default_str();
+  cmd->add_flag("--gemv", flags->gemv,
+                "With a GPU device: also time the ternary matmul alone on bitnet.cpp's GPU shapes and the 2B-4T's");
   cmd->callback([flags] { bench(*flags); });
 }
 

@@ -24,7 +24,7 @@ struct ChatFlags {
 void chat(ChatFlags f) {
   const auto params = f.sampling.resolved();
   auto model = model::Model::load(f.model.path, f.model.load_options());
-  model::Context ctx(*model, f.model.context_options());
+  model::Context ctx(f.model.make_backend(*model), f.model.context_options());
   const auto& tok = model->tokenizer();
 
   const tokenizer::ChatFormat format =

@@ -35,7 +35,7 @@ void run(const RunFlags& f) {
   }
   const auto params = f.sampling.resolved();
   auto model = model::Model::load(f.model.path, f.model.load_options());
-  model::Context ctx(*model, f.model.context_options());
+  model::Context ctx(f.model.make_backend(*model), f.model.context_options());
   const auto& tok = model->tokenizer();
   std::vector<int32_t> tokens = tokenizer::encode_prompt(tok, prompt);
   if (tokens.empty()) trit::fail("the prompt is empty and the model adds no BOS token: nothing to start from");

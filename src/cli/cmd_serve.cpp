@@ -37,7 +37,7 @@ void serve(ServeFlags f) {
 
   auto model = model::Model::load(f.model.path, f.model.load_options());
   const model::ContextOptions ctx = f.model.context_options();
-  server::Scheduler scheduler(*model, {.n_slots = f.parallel,
+  server::Scheduler scheduler(f.model.make_backend(*model), {.n_slots = f.parallel,
                                        .n_ctx = ctx.n_ctx,
                                        .n_threads = ctx.n_threads,
                                        .kv_type = ctx.kv_type,

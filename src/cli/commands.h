@@ -19,5 +19,6 @@ void register_train_tokenizer(CLI::App& app);  // cmd_train_tokenizer.cpp: train
 void register_train(CLI::App& app);            // cmd_train.cpp: train a BitNet b1.58 model on a text
 void register_perplexity(CLI::App& app);       // cmd_perplexity.cpp: a model's perplexity on a text
 void register_embed(CLI::App& app);            // cmd_embed.cpp: text embeddings from an embedding model
+void register_eval(CLI::App& app);             // cmd_eval.cpp: every position's logits as raw float32
 
 }  // namespace trit::cli

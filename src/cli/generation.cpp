@@ -6,6 +6,7 @@
 #include <chrono>
 #include <random>
 
+#include "device/backend_factory.h"
 #include "sampling/stop.h"
 #include "tokenizer/tokenizer.h"
 
@@ -26,6 +27,20 @@ void ModelFlags::add_to(CLI::App& cmd) {
                "Quantise an F16/F32 output projection to Q8_0 at load (faster decode; logits differ slightly from "
                "llama.cpp's)");
   cmd.add_flag("-q,--quiet", quiet, "No progress bars or statistics on stderr");
+  cmd.add_option("-d,--device", device, "Where the forward pass runs: cpu, cuda or cuda:N (a CUDA build)")
+      ->capture_default_str();
+  cmd.add_option("--ngl,--n-gpu-layers", n_gpu_layers,
+                 "llama.cpp's offload flag: any value > 0 runs every layer on the GPU (as --device cuda)")
+      ->check(CLI::NonNegativeNumber);
+}
+
+std::string ModelFlags::resolved_device() const {
+  if (device == "cpu" && n_gpu_layers > 0) return "cuda";
+  return device;
+}
+
+std::unique_ptr<model::Backend> ModelFlags::make_backend(const model::Model& model) const {
+  return device::make_backend(model, {.device = resolved_device(), .n_threads = n_threads, .show_progress = !quiet});
 }
 
 model::ContextOptions ModelFlags::context_options() const {

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,8 +23,14 @@ struct ModelFlags {
   bool mmap = false;
   bool output_q8 = false;
   bool quiet = false;
+  std::string device = "cpu";  // cpu, cuda, cuda:N
+  int n_gpu_layers = 0;        // llama.cpp's -ngl: any value > 0 means every layer on the GPU (cuda)
   void add_to(CLI::App& cmd);
   model::ContextOptions context_options() const;
+  // The device the flags name ("cpu" unless --device or --n-gpu-layers asks for the GPU).
+  std::string resolved_device() const;
+  // The backend for that device (the CPU with n_threads, or the GPU with the weights uploaded).
+  std::unique_ptr<model::Backend> make_backend(const model::Model& model) const;
   model::LoadOptions load_options() const {
     return {.show_progress = !quiet, .load_into_memory = !mmap, .output_q8 = output_q8};
   }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "device/backend_factory.h"
 #include "runtime/cpu_features.h"
 #include "runtime/error.h"
 
@@ -16,8 +17,10 @@
 
 int main(int argc, char** argv) {
   CLI::App app{"trit: fast inference for BitNet b1.58 ternary LLMs", "trit"};
-  app.set_version_flag("--version",
-                       [] { return std::string("trit " TRIT_VERSION ", ") + trit::runtime::describe_cpu(); });
+  app.set_version_flag("--version", [] {
+    return std::string("trit " TRIT_VERSION ", ") + trit::runtime::describe_cpu() +
+           (trit::device::cuda_built() ? "; CUDA backend built in" : "");
+  });
   app.require_subcommand(1);
   trit::cli::register_run(app);
   trit::cli::register_chat(app);
@@ -32,6 +35,7 @@ int main(int argc, char** argv) {
   trit::cli::register_train(app);
   trit::cli::register_perplexity(app);
   trit::cli::register_embed(app);
+  trit::cli::register_eval(app);
   // llama.cpp spells some flags with one dash and several letters, which CLI11 cannot declare.
   std::vector<std::string> args(argv + 1, argv + argc);
   for (auto& a : args)
