@@ -5,7 +5,7 @@ packages=(cmake ninja-build g++ clang libclang-rt-14-dev clang-format
           libfmt-dev libcli11-dev nlohmann-json3-dev libicu-dev
           libgtest-dev libgmock-dev googletest libbenchmark-dev
           libcpp-httplib-dev libcurl4-openssl-dev libssl-dev pkg-config chromium
-          g++-aarch64-linux-gnu qemu-user)
+          g++-aarch64-linux-gnu qemu-user python3-numpy)
 # Node.js runs the server tests (tests/server/js); it may come from elsewhere (nvm, NodeSource), so only when absent.
 command -v node >/dev/null 2>&1 || packages+=(nodejs npm)
 missing=()

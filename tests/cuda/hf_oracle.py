@@ -13,17 +13,29 @@ and the logits of every position are compared (relative L2, max |diff|, argmax a
 
 Run (from the repository root, on a machine with torch + CUDA + transformers + safetensors + numpy):
     python3 tests/cuda/hf_oracle.py --trit build/cuda/trit
-Exit codes: 0 PASS, 1 FAIL, 2 usage error, 77 SKIP (torch/transformers/safetensors missing, or no CUDA
-for the transformers side and no --allow-cpu-torch), so a harness can tell a skip from a pass.
+
+--cpu-only needs NumPy alone (CTest runs it as `hf_reference_cpu`, so CI does on every build): the same
+weights are rounded to bf16 by hand (round-to-nearest-even on the float32 bits, as torch does) and written
+as model.safetensors by hand; transformers is left out, and trit on the CPU (as one batch and with --decode)
+is compared with the float64 reference, which uses exactly those bf16 values, and decode with batch:
+    python3 tests/cuda/hf_oracle.py --cpu-only --trit build/release/trit
+Exit codes: 0 PASS, 1 FAIL, 2 usage error, 77 SKIP (numpy missing; without --cpu-only also torch/transformers/
+safetensors missing, or no CUDA for the transformers side and no --allow-cpu-torch), so a harness can tell a
+skip from a pass. A temporary working folder is removed on PASS and kept on FAIL.
 """
 import argparse
 import json
 import os
+import shutil
+import struct
 import subprocess
 import sys
 import tempfile
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:  # main() reports a skip
+    np = None
 
 # transformers decorates WeightQuant/ActQuant with @torch.compile; compiling needs a working Triton/C
 # compiler and changes nothing numerically, so run them eagerly unless the caller asks otherwise.
@@ -52,9 +64,8 @@ LLAMA3_REGEX = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,
                 r"\s*[\r\n]+|\s+(?!\S)|\s+")
 
 
-def make_weights(rng):
-    """float32 masters -> bf16 torch tensors (what is saved), plus their exact float64 values."""
-    import torch
+def draw_masters(rng):
+    """The float64 masters of every tensor, drawn in a fixed order (the same weights with or without torch)."""
     arrays = {"model.embed_tokens.weight": rng.standard_normal((N_VOCAB, N_EMBD)),
               "model.norm.weight": 1.0 + 0.1 * rng.standard_normal(N_EMBD)}
     for i in range(N_LAYER):
@@ -62,14 +73,56 @@ def make_weights(rng):
             arrays[f"model.layers.{i}.{name}.weight"] = 1.0 + 0.1 * rng.standard_normal(n)
         for name, (rows, cols, std) in LINEARS.items():
             arrays[f"model.layers.{i}.{name}.weight"] = std * rng.standard_normal((rows, cols))
+    return arrays
+
+
+def bf16_bits(a):
+    """float -> float32 -> bfloat16 bit patterns as torch rounds: to nearest, ties to even, on the float32 bits
+    (add 0x7FFF plus the lowest kept bit, keep the upper 16 bits). The masters are finite, so no NaN case."""
+    u = np.ascontiguousarray(a, dtype=np.float32).view(np.uint32)
+    return ((u + np.uint32(0x7FFF) + ((u >> 16) & np.uint32(1))) >> 16).astype(np.uint16)
+
+
+def bf16_to_f64(bits):
+    return (bits.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
+
+
+def make_weights(rng, use_torch):
+    """float32 masters -> bf16 (torch tensors, or uint16 bit patterns without torch: what is saved), plus their
+    exact float64 values."""
+    arrays = draw_masters(rng)
+    if not use_torch:
+        bits = {k: bf16_bits(v) for k, v in arrays.items()}
+        return bits, {k: bf16_to_f64(b) for k, b in bits.items()}
+    import torch
     bf16 = {k: torch.from_numpy(v.astype(np.float32)).to(torch.bfloat16).contiguous() for k, v in arrays.items()}
     return bf16, {k: t.to(torch.float64).numpy() for k, t in bf16.items()}
 
 
-def write_hf_folder(d, tensors):
-    from safetensors.torch import save_file
+def save_bf16_safetensors(path, tensors):
+    """Writes {name: uint16 bf16 bits} as safetensors: an 8-byte little-endian header length, a JSON header
+    {name: {dtype, shape, data_offsets: [begin, end] within the data}} padded with spaces to a multiple of 8,
+    then the tensors' raw little-endian bytes one after another."""
+    header, offset = {"__metadata__": {"format": "pt"}}, 0
+    for name, bits in tensors.items():
+        header[name] = {"dtype": "BF16", "shape": list(bits.shape), "data_offsets": [offset, offset + bits.nbytes]}
+        offset += bits.nbytes
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text)
+        for bits in tensors.values():
+            f.write(bits.astype("<u2").tobytes())
+
+
+def write_hf_folder(d, tensors, use_torch):
     os.makedirs(d, exist_ok=True)
-    save_file(tensors, os.path.join(d, "model.safetensors"), metadata={"format": "pt"})  # no lm_head: tied
+    path = os.path.join(d, "model.safetensors")  # no lm_head: tied
+    if use_torch:
+        from safetensors.torch import save_file
+        save_file(tensors, path, metadata={"format": "pt"})
+    else:
+        save_bf16_safetensors(path, tensors)
     config = {"architectures": ["BitNetForCausalLM"], "model_type": "bitnet", "vocab_size": N_VOCAB,
               "hidden_size": N_EMBD, "intermediate_size": N_FF, "num_hidden_layers": N_LAYER,
               "num_attention_heads": N_HEAD, "num_key_value_heads": N_HEAD_KV, "hidden_act": "relu2",
@@ -225,7 +278,8 @@ def run(cmd):
 
 
 def trit_logits(trit, gguf, ids, device, decode, out):
-    cmd = [trit, "eval", "-m", gguf, "--tokens", ",".join(map(str, ids)), "--device", device, "--cache-type", "f32", "-q", "-o", out]
+    cmd = [trit, "eval", "-m", gguf, "--tokens", ",".join(map(str, ids)), "--device", device, "--cache-type", "f32",
+           "-q", "-o", out]
     run(cmd + (["--decode"] if decode else []))
     a = np.fromfile(out, dtype="<f4")
     if a.size != len(ids) * N_VOCAB:
@@ -249,36 +303,45 @@ def main():
     ap.add_argument("--tokens", type=int, default=24, help="prompt length (<= 512)")
     ap.add_argument("--allow-cpu-torch", action="store_true", help="run transformers on the CPU when CUDA is absent")
     ap.add_argument("--no-hf", action="store_true", help="skip transformers (float64 reference only)")
+    ap.add_argument("--cpu-only", action="store_true", help="NumPy only: no torch, safetensors or transformers "
+                    "(implies --no-hf; --device defaults to cpu)")
     args = ap.parse_args()
-    devices = [d for v in (args.device or ["cpu,cuda"]) for d in v.split(",") if d]
+    use_torch, no_hf = not args.cpu_only, args.no_hf or args.cpu_only
+    devices = [d for v in (args.device or ["cpu" if args.cpu_only else "cpu,cuda"]) for d in v.split(",") if d]
     if not 1 <= args.tokens <= 512 or any(d not in ("cpu", "cuda") for d in devices):
         ap.error("--tokens must be in 1..512 and --device cpu or cuda")
-    try:
-        import safetensors  # noqa: F401
-        import torch
-        if not args.no_hf:
-            import transformers
-    except ImportError as e:
-        print(f"SKIP: {e} (the oracle needs torch, safetensors and transformers)")
+    if np is None:
+        print("SKIP: No module named 'numpy' (the oracle needs numpy)")
         return EXIT_SKIP
-    torch_device = "cuda" if torch.cuda.is_available() else "cpu"
-    if torch_device == "cpu" and not args.no_hf and not args.allow_cpu_torch:
-        print("SKIP: torch.cuda.is_available() is false (pass --allow-cpu-torch to run transformers on the CPU)")
-        return EXIT_SKIP
+    versions = f"numpy {np.__version__}"
+    if use_torch:
+        try:
+            import safetensors  # noqa: F401
+            import torch
+            if not no_hf:
+                import transformers
+        except ImportError as e:
+            print(f"SKIP: {e} (the oracle needs torch, safetensors and transformers; --cpu-only needs numpy alone)")
+            return EXIT_SKIP
+        torch_device = "cuda" if torch.cuda.is_available() else "cpu"
+        if torch_device == "cpu" and not no_hf and not args.allow_cpu_torch:
+            print("SKIP: torch.cuda.is_available() is false (pass --allow-cpu-torch to run transformers on the CPU)")
+            return EXIT_SKIP
+        versions += f", torch {torch.__version__}, transformers {'-' if no_hf else transformers.__version__}"
     if not os.access(args.trit, os.X_OK):
         print(f"ERROR: trit binary {args.trit} not found or not executable (pass --trit)")
         return 2
     work = args.work or tempfile.mkdtemp(prefix="trit_hf_oracle_")
     hf_dir, gguf = os.path.join(work, "hf"), os.path.join(work, "m.gguf")
-    print(f"torch {torch.__version__}, transformers {'-' if args.no_hf else transformers.__version__}, work {work}")
+    print(f"{versions}, work {work}")
 
     rng = np.random.default_rng(args.seed)
-    tensors, w64 = make_weights(rng)
+    tensors, w64 = make_weights(rng, use_torch)
     ids = [int(i) for i in rng.integers(0, N_VOCAB, args.tokens)]
-    write_hf_folder(hf_dir, tensors)
+    write_hf_folder(hf_dir, tensors, use_torch)
     results = {"ref-f64": reference_logits(w64, ids)}
     failures = []
-    for dt in ([] if args.no_hf else ["float32", "bfloat16"]):
+    for dt in ([] if no_hf else ["float32", "bfloat16"]):
         try:
             results[f"hf-{dt}"] = transformers_logits(hf_dir, ids, dt, torch_device)
         except Exception as e:  # only the float32 run is a gate (the oracle's self-check); bf16 is for show
@@ -301,6 +364,7 @@ def main():
     # rounding moves an activation across a .5 boundary (one int8 step), and a near-tie can flip an argmax.
     gates = [("hf-float32", "ref-f64", 2e-2, 0.9)]  # the oracle's self-check: transformers agrees with it
     gates += [(f"trit-{d}{m}", "ref-f64", 2e-2, 0.9) for d in devices for m in ("", "-decode")]
+    gates += [(f"trit-{d}-decode", f"trit-{d}", 1e-2, 0.0) for d in devices]  # one token at a time = one batch
     gates += [(f"trit-cuda{m}", f"trit-cpu{m}", 1e-2, 0.0) for m in ("", "-decode")]
     pairs = [(a, b) for a in results for b in ("ref-f64", "hf-float32") if a != b and not a.startswith("ref")]
     pairs += [(f"trit-{d}-decode", f"trit-{d}") for d in devices] + [("trit-cuda", "trit-cpu"),
@@ -322,6 +386,8 @@ def main():
     for f in failures:
         print(f"FAIL: {f}")
     print("FAIL" if failures else "PASS")
+    if not failures and not args.work:
+        shutil.rmtree(work, ignore_errors=True)  # a temporary folder; kept on FAIL to look into
     return 1 if failures else 0
 
 
