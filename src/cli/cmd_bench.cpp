@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -103,6 +104,26 @@ void bench(const BenchFlags& f) {
   std::fprintf(stderr, "trit bench: %s, %s\n", f.model.c_str(), runtime::describe_cpu().c_str());
 
   std::vector<Result> results;
+  // Every pp and tg test on one backend. With --roofline, limit_gbps() gives the bandwidth after each
+  // decode test, described by `bandwidth_what`.
+  auto run_tests = [&](model::Backend& backend, int threads, int64_t bytes, const std::function<double()>& limit_gbps,
+                       const std::string& bandwidth_what) {
+    for (int64_t p : f.prompt_sizes)
+      if (p > 0)
+        results.push_back(summarize(fmt::format("pp{}", p), threads, run_test(backend, p, 0, f.repetitions), -1));
+    for (int64_t n : f.gen_sizes) {
+      if (n <= 0) continue;
+      const std::vector<double> tps = run_test(backend, 0, n, f.repetitions);
+      double limit_tps = -1;
+      if (f.roofline) {
+        const double gbps = limit_gbps();
+        limit_tps = gbps * 1e9 / static_cast<double>(bytes);
+        std::fprintf(stderr, "%s: %.1f GB/s -> decode limit %.1f tok/s (%.0f MB per token)\n", bandwidth_what.c_str(),
+                     gbps, limit_tps, static_cast<double>(bytes) / 1e6);
+      }
+      results.push_back(summarize(fmt::format("tg{}", n), threads, tps, limit_tps));
+    }
+  };
   const bool gpu = device::is_gpu(f.device);
   std::string kernels = runtime::isa_name(runtime::active_isa());
   if (gpu) {
@@ -110,21 +131,9 @@ void bench(const BenchFlags& f) {
     auto backend = device::make_backend(*m, {.device = f.device, .show_progress = false});
     kernels = backend->device_name();
     std::fprintf(stderr, "trit bench: on %s\n", kernels.c_str());
-    const int64_t gpu_bytes = device::gpu_bytes_per_token(*backend);
-    for (int64_t p : f.prompt_sizes)
-      if (p > 0) results.push_back(summarize(fmt::format("pp{}", p), 0, run_test(*backend, p, 0, f.repetitions), -1));
-    for (int64_t n : f.gen_sizes) {
-      if (n <= 0) continue;
-      const std::vector<double> tps = run_test(*backend, 0, n, f.repetitions);
-      double limit_tps = -1;
-      if (f.roofline) {
-        const double gbps = device::gpu_bandwidth_gbps(f.device);
-        limit_tps = gbps * 1e9 / static_cast<double>(gpu_bytes);
-        std::fprintf(stderr, "device copy bandwidth: %.0f GB/s -> decode limit %.0f tok/s (%.0f MB per token)\n", gbps,
-                     limit_tps, static_cast<double>(gpu_bytes) / 1e6);
-      }
-      results.push_back(summarize(fmt::format("tg{}", n), 0, tps, limit_tps));
-    }
+    run_tests(
+        *backend, 0, device::gpu_bytes_per_token(*backend), [&] { return device::gpu_bandwidth_gbps(f.device); },
+        "device copy bandwidth");
   }
   for (int t : gpu ? std::vector<int>{} : threads) {
     if (t < 1) trit::fail("-t values must be at least 1, got {}", t);
@@ -132,23 +141,13 @@ void bench(const BenchFlags& f) {
     // The host's bandwidth can change while the tests run (shared machines): the limit is the best read
     // bandwidth measured just before and just after each decode test.
     double gbps = f.roofline ? runtime::measure_read_bandwidth(t) : 0;
-    for (int64_t p : f.prompt_sizes) {
-      if (p <= 0) continue;
-      results.push_back(summarize(fmt::format("pp{}", p), t, run_test(backend, p, 0, f.repetitions), -1));
-    }
-    for (int64_t n : f.gen_sizes) {
-      if (n <= 0) continue;
-      const std::vector<double> tps = run_test(backend, 0, n, f.repetitions);
-      double limit_tps = -1;
-      if (f.roofline) {
-        gbps = std::max(gbps, runtime::measure_read_bandwidth(t));
-        limit_tps = gbps * 1e9 / static_cast<double>(bytes_per_token);
-        std::fprintf(stderr,
-                     "read bandwidth with %d thread(s): %.1f GB/s -> decode limit %.1f tok/s (%.0f MB per token)\n", t,
-                     gbps, limit_tps, static_cast<double>(bytes_per_token) / 1e6);
-      }
-      results.push_back(summarize(fmt::format("tg{}", n), t, tps, limit_tps));
-    }
+    run_tests(
+        backend, t, bytes_per_token,
+        [&] {
+          gbps = std::max(gbps, runtime::measure_read_bandwidth(t));
+          return gbps;
+        },
+        fmt::format("read bandwidth with {} thread(s)", t));
   }
   if (gpu && f.gemv) {
     // bitnet.cpp's published GPU shapes (its W2A8 kernel: 2560x2560 and 13824x2560) plus the 2B-4T's others.

@@ -14,6 +14,7 @@
 #include "cli/generation.h"
 #include "model/model.h"
 #include "runtime/error.h"
+#include "sampling/sampler.h"
 #include "tokenizer/tokenizer.h"
 
 namespace trit::cli {
@@ -71,11 +72,8 @@ void eval(const EvalFlags& f) {
   // The greedy next token after each position, for a quick look.
   std::string line;
   for (size_t t = 0; t < ids.size(); ++t) {
-    const float* row = logits.data() + t * static_cast<size_t>(n_vocab);
-    int64_t best = 0;
-    for (int64_t i = 1; i < n_vocab; ++i)
-      if (row[i] > row[best]) best = i;
-    line += fmt::format("{}{}", t ? " " : "", best);
+    const std::span<const float> row(logits.data() + t * static_cast<size_t>(n_vocab), static_cast<size_t>(n_vocab));
+    line += fmt::format("{}{}", t ? " " : "", sampling::argmax(row));
   }
   std::printf("%s\n", line.c_str());
   if (!f.model.quiet)

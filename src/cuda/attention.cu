@@ -8,6 +8,7 @@
 
 #include "cuda/kernels.h"
 #include "cuda/launch_check.h"
+#include "cuda/row_math.cuh"
 
 namespace trit::cuda {
 namespace {
@@ -82,7 +83,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a) {
     float dot = 0.0f;
     for (int i = lane; i < a.head_dim; i += 32)
       dot += qs[i] * load(row.k, base + static_cast<int64_t>(p) * kv_dim + i, a.f16_cache);
-    for (int off = 16; off > 0; off >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, off);
+    dot = warp_reduce(dot, Add{});
     if (lane == 0) {
       float s = dot * a.scale;
       if (a.window > 0 && p < n_keys - a.window) s = -INFINITY;
@@ -92,7 +93,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a) {
   __syncthreads();
   float m = -FLT_MAX;
   for (int p = threadIdx.x; p < n_keys; p += blockDim.x) m = fmaxf(m, scores[p]);
-  for (int off = 16; off > 0; off >>= 1) m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, off));
+  m = warp_reduce(m, Max{});
   if (lane == 0) red[warp] = m;
   __syncthreads();
   m = red[0];
@@ -104,7 +105,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a) {
     scores[p] = e;
     sum += e;
   }
-  for (int off = 16; off > 0; off >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, off);
+  sum = warp_reduce(sum, Add{});
   if (lane == 0) red[warp] = sum;
   __syncthreads();
   double total = 0.0;

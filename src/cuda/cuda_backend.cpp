@@ -107,13 +107,17 @@ void CudaBackend::ensure_capacity(int64_t rows, int64_t out_rows) {
   xo_ = DeviceBuffer(floats(out_cap * h.n_embd));
   logits_ = DeviceBuffer(floats(out_cap * h.n_vocab));
   ids_ = DeviceBuffer(static_cast<size_t>(out_cap) * sizeof(int32_t));
-  const size_t step_bytes = static_cast<size_t>(cap) * sizeof(RowDesc) + static_cast<size_t>(out_cap) * sizeof(int32_t);
-  step_ = DeviceBuffer(step_bytes);
-  step_host_ = PinnedBuffer(round_up(static_cast<int64_t>(step_bytes), 64) + floats(cap * h.n_embd));
-  logits_host_ = PinnedBuffer(floats(out_cap * h.n_vocab));
-  ids_host_ = PinnedBuffer(static_cast<size_t>(out_cap) * sizeof(int32_t));
   capacity_ = cap;
   out_capacity_ = out_cap;
+  step_ = DeviceBuffer(static_cast<size_t>(cap) * sizeof(RowDesc) + static_cast<size_t>(out_cap) * sizeof(int32_t));
+  step_host_ = PinnedBuffer(step_x_offset() + floats(cap * h.n_embd));
+  logits_host_ = PinnedBuffer(floats(out_cap * h.n_vocab));
+  ids_host_ = PinnedBuffer(static_cast<size_t>(out_cap) * sizeof(int32_t));
+}
+
+size_t CudaBackend::step_x_offset() const {
+  return static_cast<size_t>(
+      round_up(static_cast<int64_t>(capacity_ * sizeof(RowDesc) + out_capacity_ * sizeof(int32_t)), 64));
 }
 
 void CudaBackend::ensure_context(int64_t n_ctx) {
@@ -161,8 +165,7 @@ void CudaBackend::prepare(std::span<const model::SequenceInput> batch, Step& ste
   const int64_t kv = h.n_embd_kv();
   auto* descs = step_host_.get<RowDesc>();
   auto* out_rows = reinterpret_cast<int32_t*>(descs + step.n);
-  const size_t x_offset =
-      round_up(static_cast<int64_t>(capacity_ * sizeof(RowDesc) + out_capacity_ * sizeof(int32_t)), 64);
+  const size_t x_offset = step_x_offset();
   float* x = reinterpret_cast<float*>(step_host_.get<char>() + x_offset);
   int64_t r = 0, o = 0;
   for (const model::SequenceInput& in : batch) {
@@ -197,8 +200,7 @@ void CudaBackend::enqueue(const Step& step, bool logits_to_host, bool argmax) {
   const float eps = h.rms_eps;
 
   const size_t desc_bytes = static_cast<size_t>(n) * sizeof(RowDesc) + static_cast<size_t>(n_out) * sizeof(int32_t);
-  const size_t x_offset =
-      round_up(static_cast<int64_t>(capacity_ * sizeof(RowDesc) + out_capacity_ * sizeof(int32_t)), 64);
+  const size_t x_offset = step_x_offset();
   TRIT_CUDA_CHECK(cudaMemcpyAsync(step_.get(), step_host_.get(), desc_bytes, cudaMemcpyHostToDevice, stream_));
   TRIT_CUDA_CHECK(cudaMemcpyAsync(x_.get(), step_host_.get<char>() + x_offset,
                                   static_cast<size_t>(n) * d * sizeof(float), cudaMemcpyHostToDevice, stream_));

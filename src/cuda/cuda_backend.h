@@ -44,7 +44,6 @@ class CudaBackend : public model::Backend {
   std::vector<int32_t> eval_greedy(std::span<const model::SequenceInput> batch);
 
   int64_t weight_bytes_per_token() const { return weights_.bytes_per_token; }
-  int64_t weight_bytes() const { return weights_.bytes; }
 
  private:
   struct Step;
@@ -54,6 +53,8 @@ class CudaBackend : public model::Backend {
   void enqueue(const Step& step, bool logits_to_host, bool argmax);  // the whole step on stream_
   void run(const Step& step, bool logits_to_host, bool argmax);
   void clear_graphs();
+  // Where the step's embedding rows start in step_host_ (after the row descriptors and output rows).
+  size_t step_x_offset() const;
 
   const model::Model& model_;
   CudaOptions options_;

@@ -224,14 +224,11 @@ DeviceWeights DeviceWeights::upload(const model::Model& model, bool show_progres
   }
   dw.output = up.any(w.output);
   dw.max_padded_cols = up.max_padded_cols();
-  dw.bytes = static_cast<int64_t>(dw.norms.bytes()) + dw.output.bytes;
   dw.bytes_per_token = dw.output.bytes;
   for (const DeviceLayer& dl : dw.layers) {
-    int64_t b = dl.wo.bytes + dl.down.bytes;
+    dw.bytes_per_token += dl.wo.bytes + dl.down.bytes;
     for (const auto* group : {&dl.qkv, &dl.gate_up})
-      for (const DeviceLinear& d : *group) b += d.bytes;
-    dw.bytes += b;
-    dw.bytes_per_token += b;
+      for (const DeviceLinear& d : *group) dw.bytes_per_token += d.bytes;
   }
   return dw;
 }

@@ -37,7 +37,6 @@ struct DeviceWeights {
   DeviceLinear output;
   DeviceBuffer norms;       // every norm vector, back to back
   int max_padded_cols = 0;  // the widest ternary input (the int8 activation buffer's row)
-  int64_t bytes = 0;        // device bytes of weights
   int64_t bytes_per_token = 0;
 
   // Throws trit::Error for models the GPU path does not run (naming what the CPU path needs instead)

@@ -5,6 +5,7 @@
 
 #include "cuda/kernels.h"
 #include "cuda/launch_check.h"
+#include "cuda/row_math.cuh"
 #include "cuda/token_dispatch.h"
 
 namespace trit::cuda {
@@ -42,15 +43,8 @@ __global__ void __launch_bounds__(256)
       for (int j = 0; j < 8; ++j) acc[t] += wf[j] * __half2float(__float2half_rn(xv[j]));
     }
   }
-#pragma unroll
-  for (int t = 0; t < kTokens; ++t)
-#pragma unroll
-    for (int off = 16; off > 0; off >>= 1) acc[t] += __shfl_xor_sync(0xffffffffu, acc[t], off);
+  const float v = warp_token_sums(acc, lane);
   if (lane < kTokens) {
-    float v = 0.0f;
-#pragma unroll
-    for (int t = 0; t < kTokens; ++t)
-      if (t == lane) v = acc[t];
     float* out = y + static_cast<int64_t>(lane) * ld_y + row;
     *out = accumulate ? __fadd_rn(*out, v) : v;
   }

@@ -1,5 +1,5 @@
-// Device helpers of the row kernels: block reductions and the gated FFN activation, rounded as the CPU
-// reference rounds (explicit _rn intrinsics: no fused multiply-adds).
+// Device helpers of the kernels: warp and block reductions, and the gated FFN activation rounded as the
+// CPU reference rounds (explicit _rn intrinsics: no fused multiply-adds).
 #pragma once
 
 #include "cuda/kernels.h"
@@ -16,17 +16,36 @@ struct Max {
   __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
 };
 
+// The reduction of v over the warp (a butterfly: every lane gets the result).
+template <typename T, typename Op>
+__device__ __forceinline__ T warp_reduce(T v, Op op) {
+  for (int off = 16; off > 0; off >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, off));
+  return v;
+}
+
+// The GEMV epilogue: each token's partial sums added over the warp; returns token `lane`'s total to lanes
+// below kTokens (the register array indexed only at compile time).
+template <int kTokens, typename T>
+__device__ __forceinline__ T warp_token_sums(T (&acc)[kTokens], int lane) {
+  T mine = 0;
+#pragma unroll
+  for (int t = 0; t < kTokens; ++t) {
+    acc[t] = warp_reduce(acc[t], Add{});
+    if (t == lane) mine = acc[t];
+  }
+  return mine;
+}
+
 // The reduction of v over the block (at most 32 warps); shared holds 32 T. Every thread gets the result.
 template <typename T, typename Op>
 __device__ T block_reduce(T v, Op op, T identity, T* shared) {
-  for (int off = 16; off > 0; off >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, off));
+  v = warp_reduce(v, op);
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   __syncthreads();  // shared may still be read by a previous reduction
   if (lane == 0) shared[warp] = v;
   __syncthreads();
   if (warp == 0) {
-    v = lane < static_cast<int>(blockDim.x >> 5) ? shared[lane] : identity;
-    for (int off = 16; off > 0; off >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, off));
+    v = warp_reduce(lane < static_cast<int>(blockDim.x >> 5) ? shared[lane] : identity, op);
     if (lane == 0) shared[0] = v;
   }
   __syncthreads();

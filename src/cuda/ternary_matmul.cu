@@ -8,6 +8,7 @@
 
 #include "cuda/kernels.h"
 #include "cuda/launch_check.h"
+#include "cuda/row_math.cuh"
 #include "cuda/token_dispatch.h"
 
 namespace trit::cuda {
@@ -59,17 +60,8 @@ __global__ void __launch_bounds__(256)
       }
     }
   }
-#pragma unroll
-  for (int t = 0; t < kTokens; ++t) {
-#pragma unroll
-    for (int off = 16; off > 0; off >>= 1) acc[t] += __shfl_xor_sync(0xffffffffu, acc[t], off);
-  }
+  const int32_t dot = warp_token_sums(acc, lane);
   if (lane < kTokens) {
-    // Lane t writes token t (a compile-time index for the register array).
-    int32_t dot = 0;
-#pragma unroll
-    for (int t = 0; t < kTokens; ++t)
-      if (t == lane) dot = acc[t];
     store_out(y, static_cast<int64_t>(lane) * ld_y + row, dot - x.sum[lane], x.scale[lane], w.row_scale[row],
               w.row_out_scale[row], accumulate);
   }

@@ -8,7 +8,6 @@
 #include "runtime/error.h"
 #if defined(TRIT_HAVE_CUDA)
 #include "cuda/cuda_backend.h"
-#include "cuda/microbench.h"
 #endif
 
 namespace trit::device {
@@ -23,6 +22,13 @@ int cuda_index(const std::string& device) {
   const char* end = device.data() + device.size();
   const auto [ptr, ec] = std::from_chars(begin, end, index);
   return ec == std::errc() && ptr == end && begin != end && index >= 0 ? index : -1;
+}
+
+// The index of a GPU device name; throws for anything else.
+int gpu_index(const std::string& device) {
+  const int index = cuda_index(device);
+  if (index < 0) trit::fail("unknown device '{}' (expected cpu, cuda or cuda:N)", device);
+  return index;
 }
 
 #if !defined(TRIT_HAVE_CUDA)
@@ -46,19 +52,9 @@ bool cuda_built() {
 #endif
 }
 
-std::vector<std::string> cuda_devices(std::string* why_none) {
-#if defined(TRIT_HAVE_CUDA)
-  return cuda::list_devices(why_none);
-#else
-  if (why_none) *why_none = "this trit was built without the CUDA backend (CMake: -DTRIT_CUDA=ON, needs nvcc)";
-  return {};
-#endif
-}
-
 std::unique_ptr<model::Backend> make_backend(const model::Model& model, const BackendOptions& options) {
   if (options.device == "cpu") return std::make_unique<model::Forward>(model, options.n_threads);
-  const int index = cuda_index(options.device);
-  if (index < 0) trit::fail("unknown device '{}' (expected cpu, cuda or cuda:N)", options.device);
+  const int index = gpu_index(options.device);
 #if defined(TRIT_HAVE_CUDA)
   cuda::CudaOptions cuda_options;
   cuda_options.device = index;
@@ -73,8 +69,7 @@ std::unique_ptr<model::Backend> make_backend(const model::Model& model, const Ba
 }
 
 double gpu_bandwidth_gbps(const std::string& device) {
-  const int index = cuda_index(device);
-  if (index < 0) trit::fail("unknown GPU device '{}'", device);
+  const int index = gpu_index(device);
 #if defined(TRIT_HAVE_CUDA)
   return cuda::measure_bandwidth_gbps(index);
 #else
@@ -83,15 +78,9 @@ double gpu_bandwidth_gbps(const std::string& device) {
 }
 
 std::vector<GemvTiming> gpu_gemv_timings(const std::string& device, const std::vector<GemvTiming>& shapes) {
-  const int index = cuda_index(device);
-  if (index < 0) trit::fail("unknown GPU device '{}'", device);
+  const int index = gpu_index(device);
 #if defined(TRIT_HAVE_CUDA)
-  std::vector<cuda::GemvTiming> in;
-  for (const GemvTiming& s : shapes) in.push_back({s.rows, s.cols, s.tokens, 0, 0});
-  std::vector<GemvTiming> out;
-  for (const cuda::GemvTiming& t : cuda::time_ternary_gemv(index, in))
-    out.push_back({t.rows, t.cols, t.tokens, t.median_us, t.gbps});
-  return out;
+  return cuda::time_ternary_gemv(index, shapes);
 #else
   (void)shapes;
   no_cuda(device);

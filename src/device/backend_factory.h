@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda/microbench.h"
 #include "model/backend.h"
 #include "model/model.h"
 
@@ -23,16 +24,13 @@ std::unique_ptr<model::Backend> make_backend(const model::Model& model, const Ba
 
 // True when the name asks for a GPU.
 bool is_gpu(const std::string& device);
-// Whether this binary has the CUDA backend, and the devices it can see (empty with the reason when none).
+// Whether this binary has the CUDA backend.
 bool cuda_built();
-std::vector<std::string> cuda_devices(std::string* why_none);
 
 // GPU figures for `trit bench` (throw trit::Error without the CUDA backend): the device's copy
-// bandwidth in GB/s (read + written), and the ternary GEMV alone per shape.
-struct GemvTiming {
-  int rows, cols, tokens;
-  double median_us, gbps;
-};
+// bandwidth in GB/s (read + written), and the ternary GEMV alone per shape (cuda/microbench.h, a plain
+// header that needs no CUDA).
+using GemvTiming = cuda::GemvTiming;
 double gpu_bandwidth_gbps(const std::string& device);
 std::vector<GemvTiming> gpu_gemv_timings(const std::string& device, const std::vector<GemvTiming>& shapes);
 // Weight bytes a GPU backend reads per token (what its decode roofline divides the bandwidth by).

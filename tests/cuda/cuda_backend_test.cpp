@@ -14,6 +14,7 @@
 #include "model/dummy.h"
 #include "model/forward.h"
 #include "runtime/error.h"
+#include "sampling/sampler.h"
 #include "support/test_data.h"
 
 namespace trit::cuda {
@@ -39,13 +40,6 @@ double rel_l2(std::span<const float> a, std::span<const float> b) {
     den += static_cast<double>(b[i]) * b[i];
   }
   return std::sqrt(num / den);
-}
-
-int64_t argmax(std::span<const float> v) {
-  int64_t best = 0;
-  for (size_t i = 1; i < v.size(); ++i)
-    if (v[i] > v[best]) best = static_cast<int64_t>(i);
-  return best;
 }
 
 std::vector<int32_t> prompt_tokens(int n, int vocab) {
@@ -100,11 +94,12 @@ TEST_P(CudaVsCpu, PromptLogitsAndGreedyDecodeMatchTheCpu) {
   const double prompt_err = rel_l2(got, want);
   EXPECT_LT(prompt_err, bound);
   for (size_t t = 0; t < prompt.size(); ++t)
-    EXPECT_EQ(argmax(got.subspan(t * n_vocab, n_vocab)), argmax(std::span(want).subspan(t * n_vocab, n_vocab)))
+    EXPECT_EQ(sampling::argmax(got.subspan(t * n_vocab, n_vocab)),
+              sampling::argmax(std::span(want).subspan(t * n_vocab, n_vocab)))
         << "position " << t;
 
   // Greedy decoding, one token at a time (graphs): the same tokens as the CPU.
-  int32_t cpu_next = static_cast<int32_t>(argmax(std::span(want).subspan((prompt.size() - 1) * n_vocab, n_vocab)));
+  int32_t cpu_next = sampling::argmax(std::span(want).subspan((prompt.size() - 1) * n_vocab, n_vocab));
   int32_t gpu_next = cpu_next;
   std::vector<int32_t> cpu_tokens, gpu_tokens;
   double worst = 0;
@@ -114,8 +109,8 @@ TEST_P(CudaVsCpu, PromptLogitsAndGreedyDecodeMatchTheCpu) {
     const auto gl = gpu.eval({&gs, 1})[0];
     worst = std::max(worst, rel_l2(gl, cl));
     EXPECT_LT(rel_l2(gl, cl), bound) << "step " << i;
-    cpu_next = static_cast<int32_t>(argmax(cl));
-    gpu_next = static_cast<int32_t>(argmax(gl));
+    cpu_next = sampling::argmax(cl);
+    gpu_next = sampling::argmax(gl);
     cpu_tokens.push_back(cpu_next);
     gpu_tokens.push_back(gpu_next);
   }
@@ -179,11 +174,11 @@ TEST(CudaBackend, GreedyOnTheGpuIsTheArgmaxOfTheLogits) {
   model::KvCache a(m->hparams(), 64, model::KvType::kF16), b(m->hparams(), 64, model::KvType::kF16);
   const auto p = prompt_tokens(9, 1000);
   const model::SequenceInput ia{&a, p}, ib{&b, p};
-  int32_t next = static_cast<int32_t>(argmax(gpu.eval({&ia, 1})[0]));
+  int32_t next = sampling::argmax(gpu.eval({&ia, 1})[0]);
   EXPECT_EQ(gpu.eval_greedy({&ib, 1}), std::vector<int32_t>{next});
   for (int i = 0; i < 8; ++i) {
     const model::SequenceInput sa{&a, {&next, 1}}, sb{&b, {&next, 1}};
-    const int32_t from_logits = static_cast<int32_t>(argmax(gpu.eval({&sa, 1})[0]));
+    const int32_t from_logits = sampling::argmax(gpu.eval({&sa, 1})[0]);
     EXPECT_EQ(gpu.eval_greedy({&sb, 1}), std::vector<int32_t>{from_logits}) << i;
     next = from_logits;
   }
