@@ -54,7 +54,7 @@ bool cuda_built() {
 
 std::unique_ptr<model::Backend> make_backend(const model::Model& model, const BackendOptions& options) {
   if (options.device == "cpu") return std::make_unique<model::Forward>(model, options.n_threads);
-  const int index = gpu_index(options.device);
+  [[maybe_unused]] const int index = gpu_index(options.device);
 #if defined(TRIT_HAVE_CUDA)
   cuda::CudaOptions cuda_options;
   cuda_options.device = index;
@@ -69,7 +69,7 @@ std::unique_ptr<model::Backend> make_backend(const model::Model& model, const Ba
 }
 
 double gpu_bandwidth_gbps(const std::string& device) {
-  const int index = gpu_index(device);
+  [[maybe_unused]] const int index = gpu_index(device);
 #if defined(TRIT_HAVE_CUDA)
   return cuda::measure_bandwidth_gbps(index);
 #else
@@ -78,7 +78,7 @@ double gpu_bandwidth_gbps(const std::string& device) {
 }
 
 std::vector<GemvTiming> gpu_gemv_timings(const std::string& device, const std::vector<GemvTiming>& shapes) {
-  const int index = gpu_index(device);
+  [[maybe_unused]] const int index = gpu_index(device);
 #if defined(TRIT_HAVE_CUDA)
   return cuda::time_ternary_gemv(index, shapes);
 #else
