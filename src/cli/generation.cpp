@@ -83,12 +83,26 @@ GenerationStats generate(model::Context& ctx, const std::vector<int32_t>& prompt
   stats.n_prompt = static_cast<int64_t>(prompt_tokens.size());
   history.insert(history.end(), prompt_tokens.begin(), prompt_tokens.end());
 
-  auto t0 = Clock::now();
+  // Where the sampler decides from the top k logits and the backend picks those on the device (a GPU),
+  // only they come back; otherwise the whole row.
+  const int32_t top = sampler.top_needed();
+  const bool top_on_device =
+      top > 0 && top <= ctx.backend().device_top_k_limit() && top <= ctx.model().hparams().n_vocab;
   std::vector<float> logits;
-  if (!prompt_tokens.empty()) {
-    auto l = ctx.eval(prompt_tokens);
-    logits.assign(l.begin(), l.end());
-  }
+  std::vector<int32_t> ids;
+  auto eval = [&](std::span<const int32_t> tokens) {
+    if (top_on_device) {
+      const model::TopLogits t = ctx.eval_top_k(tokens, top);
+      logits.assign(t.logits.begin(), t.logits.end());
+      ids.assign(t.ids.begin(), t.ids.end());
+    } else {
+      const std::span<const float> l = ctx.eval(tokens);
+      logits.assign(l.begin(), l.end());
+    }
+  };
+
+  auto t0 = Clock::now();
+  if (!prompt_tokens.empty()) eval(prompt_tokens);
   stats.prompt_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 
   tokenizer::StreamDecoder decoder(tok);
@@ -97,7 +111,7 @@ GenerationStats generate(model::Context& ctx, const std::vector<int32_t>& prompt
   t0 = Clock::now();
   for (int64_t i = 0; i < flags.n_predict; ++i) {
     if (logits.empty()) break;
-    const int32_t id = sampler.sample(logits, history);
+    const int32_t id = top_on_device ? sampler.sample_top(logits, ids) : sampler.sample(logits, history);
     history.push_back(id);
     ++stats.n_generated;
     if (!flags.ignore_eos && tok.is_eog(id)) {
@@ -115,8 +129,7 @@ GenerationStats generate(model::Context& ctx, const std::vector<int32_t>& prompt
       stats.stop_reason = "context full";
       break;
     }
-    auto l = ctx.eval(std::span<const int32_t>(&history.back(), 1));
-    logits.assign(l.begin(), l.end());
+    eval(std::span<const int32_t>(&history.back(), 1));
   }
   if (!stops.stopped()) {
     const std::string rest = stops.push(decoder.flush()) + stops.flush();

@@ -21,4 +21,9 @@ std::span<const float> Context::eval(std::span<const int32_t> tokens, bool all_l
   return backend_->eval({&input, 1})[0];
 }
 
+TopLogits Context::eval_top_k(std::span<const int32_t> tokens, int k) {
+  const SequenceInput input{&cache_, tokens, false};
+  return backend_->eval_top_k({&input, 1}, k)[0];
+}
+
 }  // namespace trit::model

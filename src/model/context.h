@@ -34,6 +34,8 @@ class Context {
   // or of every token when all_logits (n_tokens * n_vocab). Throws trit::Error when the context is
   // full or a token id is out of range.
   std::span<const float> eval(std::span<const int32_t> tokens, bool all_logits = false);
+  // eval's logits of the last token cut to the k highest (Backend::eval_top_k: on a GPU, cut there).
+  TopLogits eval_top_k(std::span<const int32_t> tokens, int k);
 
   int64_t n_past() const { return cache_.n_past(); }
   int64_t n_ctx() const { return cache_.n_ctx(); }

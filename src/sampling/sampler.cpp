@@ -5,6 +5,7 @@
 #include <cmath>
 #include <unordered_map>
 
+#include "runtime/assert.h"
 #include "runtime/error.h"
 
 namespace trit::sampling {
@@ -51,7 +52,27 @@ int32_t Sampler::sample(std::span<float> logits, std::span<const int32_t> histor
   };
   std::partial_sort(candidates_.begin(), candidates_.begin() + k, candidates_.end(), by_logit);
   candidates_.resize(k);
+  return draw();
+}
 
+int32_t Sampler::top_needed() const {
+  const SamplerParams& p = params_;
+  if (p.repeat_penalty != 1.0f || p.presence_penalty != 0.0f || p.frequency_penalty != 0.0f) return 0;
+  if (p.temperature <= 0.0f) return 1;
+  return p.top_k > 0 ? p.top_k : 0;
+}
+
+int32_t Sampler::sample_top(std::span<const float> logits, std::span<const int32_t> ids) {
+  const int32_t needed = top_needed();
+  TRIT_ASSERT(needed > 0 && logits.size() == ids.size() && logits.size() >= static_cast<size_t>(needed));
+  if (params_.temperature <= 0.0f) return ids[0];
+  candidates_.clear();
+  for (int32_t i = 0; i < needed; ++i) candidates_.emplace_back(logits[i], ids[i]);
+  return draw();
+}
+
+int32_t Sampler::draw() {
+  const SamplerParams& p = params_;
   // Softmax at the temperature.
   const float max_l = candidates_[0].first;
   double sum = 0.0;

@@ -33,9 +33,20 @@ class Sampler {
   // prompt included; penalties look at its last repeat_last_n entries.
   int32_t sample(std::span<float> logits, std::span<const int32_t> history);
 
+  // How many of the highest logits sample() can decide from: 1 when greedy, top_k when top-k is on;
+  // 0 (it needs them all) when penalties change logits or top-k is off.
+  int32_t top_needed() const;
+  // sample() given only the n >= top_needed() highest logits of the row (the row's top n, highest first,
+  // equal logits with the lower id first, as Backend::eval_top_k returns them): the same token sample()
+  // would pick from the whole row, drawing from the random stream the same way.
+  int32_t sample_top(std::span<const float> logits, std::span<const int32_t> ids);
+
   const SamplerParams& params() const { return params_; }
 
  private:
+  // temperature -> top-p -> min-p -> draw over candidates_ (sorted, cut to top-k).
+  int32_t draw();
+
   SamplerParams params_;
   std::mt19937_64 rng_;
   std::vector<std::pair<float, int32_t>> candidates_;

@@ -356,9 +356,16 @@ void Scheduler::step() {
     batch.push_back({&s->cache, chunks.back(), false});
   }
 
+  // Sampling on the device: when every slot's sampler decides from its top k logits and none wants the
+  // probabilities of the whole row, the backend (a GPU) cuts them there and only they come back.
+  const int32_t top = device_top_k(in_batch);
   std::vector<std::span<const float>> logits;
+  std::vector<model::TopLogits> tops;
   try {
-    logits = backend_->eval(batch);
+    if (top > 0)
+      tops = backend_->eval_top_k(batch, top);
+    else
+      logits = backend_->eval(batch);
   } catch (const std::exception& e) {  // validated before queueing, so only resource failures land here
     std::lock_guard lock(mutex_);
     for (Slot* s : in_batch) {
@@ -392,17 +399,36 @@ void Scheduler::step() {
         continue;
       }
     }
-    sample_and_emit(s, logits[b]);
+    if (top > 0)
+      sample_and_emit(s, {}, &tops[b]);
+    else
+      sample_and_emit(s, logits[b], nullptr);
   }
   update_occupancy();
 }
 
-void Scheduler::sample_and_emit(Slot& s, std::span<const float> logits) {
+int32_t Scheduler::device_top_k(const std::vector<Slot*>& batch) const {
+  const int limit = std::min<int64_t>(backend_->device_top_k_limit(), backend_->model().hparams().n_vocab);
+  int32_t top = 0;
+  for (const Slot* s : batch) {
+    const int32_t need = s->sampler->top_needed();
+    if (need <= 0 || need > limit || s->task->params().n_probs > 0) return 0;
+    top = std::max(top, need);
+  }
+  return top;
+}
+
+void Scheduler::sample_and_emit(Slot& s, std::span<const float> logits, const model::TopLogits* top) {
   const GenerationParams& p = s.task->params();
-  s.logits.assign(logits.begin(), logits.end());
   TextPiece piece;
-  if (p.n_probs > 0) piece.probs = top_probabilities(s.logits, p.n_probs, tok_);
-  const int32_t id = s.sampler->sample(s.logits, s.history);
+  int32_t id;
+  if (top) {
+    id = s.sampler->sample_top(top->logits, top->ids);
+  } else {
+    s.logits.assign(logits.begin(), logits.end());
+    if (p.n_probs > 0) piece.probs = top_probabilities(s.logits, p.n_probs, tok_);
+    id = s.sampler->sample(s.logits, s.history);
+  }
   s.history.push_back(id);
   s.result.tokens.push_back(id);
   ++s.result.n_generated;

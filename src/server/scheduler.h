@@ -94,7 +94,11 @@ class Scheduler {
   bool assign_waiting();    // under mutex_
   void update_occupancy();  // under mutex_: busy/queued counts; wakes drain() when all is idle
   void step();
-  void sample_and_emit(Slot& slot, std::span<const float> logits);
+  // The k for which every slot of the batch can sample from its top k logits picked on the device (0:
+  // the whole rows are needed, or the backend does not pick on the device).
+  int32_t device_top_k(const std::vector<Slot*>& batch) const;
+  // Samples the slot's next token from its logits, or from its top logits when `top` is given.
+  void sample_and_emit(Slot& slot, std::span<const float> logits, const model::TopLogits* top);
   void finish(Slot& slot, StopReason reason);
   void run_embeddings(std::vector<std::shared_ptr<EmbeddingJob>>& jobs);
 

@@ -2,6 +2,7 @@
 // alone, for prompts, single-token decode steps and a mix of both, with f16 and f32 caches.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "model/dummy.h"
@@ -99,6 +100,36 @@ TEST(BatchForward, FloatWeightsBatchToo) {
 TEST(BatchForward, Tq2_0WeightsBatchToo) {
   auto m = Model::load(write_model(35), {.show_progress = false});  // TQ2_0
   expect_batch_equals_alone(*m, KvType::kF16, kMixed);
+}
+
+// Backend::eval_top_k (the base version a CPU backend uses): each sequence's k highest logits of its
+// last token, highest first, equal logits by the lower id, and the caches advanced as eval advances them.
+TEST(BatchForward, TopKIsTheHighestLogitsOfTheLastToken) {
+  const auto m = Model::load(write_model(36), {.show_progress = false});
+  Forward fwd(*m, 2);
+  KvCache a(m->hparams(), 64, KvType::kF16), b(m->hparams(), 64, KvType::kF16);
+  const std::vector<int32_t> pa = {1, 2, 3, 4}, pb = {7, 8};
+  std::vector<SequenceInput> batch = {{&a, pa}, {&b, pb}};
+  const auto tops = fwd.eval_top_k(batch, 5);
+  ASSERT_EQ(tops.size(), 2u);
+  EXPECT_EQ(a.n_past(), 4);
+  EXPECT_EQ(b.n_past(), 2);
+  KvCache c(m->hparams(), 64, KvType::kF16);
+  const SequenceInput alone{&c, pa};
+  const auto row = fwd.eval({&alone, 1})[0];
+  std::vector<int32_t> order(row.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int32_t>(i);
+  std::stable_sort(order.begin(), order.end(), [&](int32_t x, int32_t y) { return row[x] > row[y]; });
+  ASSERT_EQ(tops[0].ids.size(), 5u);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(tops[0].ids[i], order[i]);
+    EXPECT_EQ(tops[0].logits[i], row[order[i]]);
+  }
+  EXPECT_EQ(fwd.device_top_k_limit(), 0);
+  const SequenceInput all{&c, pb, true};
+  EXPECT_THROW(fwd.eval_top_k({&all, 1}, 5), trit::Error);
+  const SequenceInput one{&c, pb};
+  EXPECT_THROW(fwd.eval_top_k({&one, 1}, 0), trit::Error);
 }
 
 TEST(BatchForward, AFullCacheFailsBeforeAnyCacheChanges) {

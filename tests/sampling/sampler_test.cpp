@@ -3,7 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <map>
+#include <random>
 
 #include "runtime/error.h"
 #include "sampling/stop.h"
@@ -74,6 +77,43 @@ TEST(Sampler, PenaltiesHandComputed) {
   EXPECT_FLOAT_EQ(l[0], 4.0f);                        // outside the window
   EXPECT_FLOAT_EQ(l[1], -1.0f * 2.0f - 0.5f - 0.5f);  // twice: repeat, presence, 2 * frequency
   EXPECT_FLOAT_EQ(l[2], 3.0f);
+}
+
+// sample_top from a row's top logits picks what sample picks from the whole row, draw for draw, for
+// every parameter set that needs only the top (and says how many it needs).
+TEST(Sampler, SamplingFromTheTopLogitsMatchesTheWholeRow) {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal(0.0f, 2.0f);
+  const std::vector<SamplerParams> cases = {
+      {.temperature = 0.0f},
+      {.temperature = 0.8f, .top_k = 40, .seed = 1},
+      {.temperature = 1.3f, .top_k = 5, .top_p = 0.5f, .min_p = 0.0f, .seed = 2},
+      {.temperature = 0.5f, .top_k = 100, .top_p = 1.0f, .min_p = 0.2f, .seed = 3},
+  };
+  for (const SamplerParams& params : cases) {
+    Sampler whole(params), top(params);
+    const int32_t need = top.top_needed();
+    ASSERT_EQ(need, params.temperature <= 0.0f ? 1 : params.top_k);
+    for (int step = 0; step < 200; ++step) {
+      std::vector<float> row(1000);
+      for (float& v : row) v = std::round(normal(rng) * 8.0f) / 8.0f;  // ties among the top
+      std::vector<int32_t> ids(row.size());
+      for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int32_t>(i);
+      std::stable_sort(ids.begin(), ids.end(), [&](int32_t a, int32_t b) { return row[a] > row[b]; });
+      ids.resize(static_cast<size_t>(need) + 3);  // more than needed is fine
+      std::vector<float> top_logits;
+      for (int32_t id : ids) top_logits.push_back(row[id]);
+      const int32_t want = whole.sample(row, {});
+      EXPECT_EQ(top.sample_top(top_logits, ids), want) << "top_k " << params.top_k << " step " << step;
+    }
+  }
+}
+
+TEST(Sampler, PenaltiesOrNoTopKNeedTheWholeRow) {
+  EXPECT_EQ(Sampler({.temperature = 0.8f, .top_k = 0}).top_needed(), 0);
+  EXPECT_EQ(Sampler({.temperature = 0.8f, .top_k = 40, .repeat_penalty = 1.1f}).top_needed(), 0);
+  EXPECT_EQ(Sampler({.temperature = 0.0f, .presence_penalty = 0.5f}).top_needed(), 0);
+  EXPECT_EQ(Sampler({.temperature = 0.0f, .top_k = 0}).top_needed(), 1);
 }
 
 TEST(Sampler, InvalidParametersAreErrors) {
