@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "cuda/pdl.h"
 #include "kernels/rope.h"
 #include "runtime/assert.h"
 #include "runtime/error.h"
@@ -73,6 +74,9 @@ CudaBackend::CudaBackend(const model::Model& model, const CudaOptions& options) 
     trit::fail("--device cuda:{}: there are {} CUDA devices", options.device, devices.size());
   TRIT_CUDA_CHECK(cudaSetDevice(options.device));
   name_ = devices[static_cast<size_t>(options.device)];
+  int major = 0;
+  TRIT_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, options.device));
+  pdl_ = options.pdl && major >= 9;
   TRIT_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   weights_ = DeviceWeights::upload(model, options.show_progress);
 }
@@ -107,12 +111,18 @@ void CudaBackend::ensure_capacity(int64_t rows, int64_t out_rows) {
   xo_ = DeviceBuffer(floats(out_cap * h.n_embd));
   logits_ = DeviceBuffer(floats(out_cap * h.n_vocab));
   ids_ = DeviceBuffer(static_cast<size_t>(out_cap) * sizeof(int32_t));
+  const size_t top_n = static_cast<size_t>(out_cap) * kMaxTopK;
+  top_scratch_ = DeviceBuffer(top_k_scratch_bytes(static_cast<int>(out_cap), static_cast<int>(h.n_vocab), kMaxTopK));
+  top_logits_ = DeviceBuffer(top_n * sizeof(float));
+  top_ids_ = DeviceBuffer(top_n * sizeof(int32_t));
   capacity_ = cap;
   out_capacity_ = out_cap;
   step_ = DeviceBuffer(static_cast<size_t>(cap) * sizeof(RowDesc) + static_cast<size_t>(out_cap) * sizeof(int32_t));
   step_host_ = PinnedBuffer(step_x_offset() + floats(cap * h.n_embd));
   logits_host_ = PinnedBuffer(floats(out_cap * h.n_vocab));
   ids_host_ = PinnedBuffer(static_cast<size_t>(out_cap) * sizeof(int32_t));
+  top_logits_host_ = PinnedBuffer(top_n * sizeof(float));
+  top_ids_host_ = PinnedBuffer(top_n * sizeof(int32_t));
 }
 
 size_t CudaBackend::step_x_offset() const {
@@ -191,7 +201,7 @@ void CudaBackend::prepare(std::span<const model::SequenceInput> batch, Step& ste
   TRIT_ASSERT(r == step.n && o == step.n_out);
 }
 
-void CudaBackend::enqueue(const Step& step, bool logits_to_host, bool argmax) {
+void CudaBackend::enqueue(const Step& step, Output output) {
   const model::HParams& h = model_.hparams();
   const int n = static_cast<int>(step.n), n_out = static_cast<int>(step.n_out);
   const int d = static_cast<int>(h.n_embd), hd_q = static_cast<int>(h.n_embd_q());
@@ -207,6 +217,8 @@ void CudaBackend::enqueue(const Step& step, bool logits_to_host, bool argmax) {
   const RowDesc* rows = step_.get<RowDesc>();
   const int32_t* out_rows = reinterpret_cast<const int32_t*>(rows + n);
 
+  // The first kernel follows the uploads plainly; every later one may start while its predecessor runs.
+  const PdlScope plain_first(false);
   auto quant = [&](int cols) {
     return QuantizedRows{q_.get<int8_t>(), q_scale_.get<float>(), q_sum_.get<int32_t>(),
                          static_cast<int>(round_up(cols, 128))};
@@ -229,6 +241,7 @@ void CudaBackend::enqueue(const Step& step, bool logits_to_host, bool argmax) {
     // Attention block.
     QuantizedRows q = quant(d);
     quantize_rows(x, d, d, n, L.attn_norm, eps, q, keep, d, stream_);
+    set_pdl_launches(pdl_);
     int col = 0;
     for (const DeviceLinear& lin : L.qkv) {
       linear(lin, q, d, n, qkv_.get<float>() + col, ld_qkv, false);
@@ -268,25 +281,38 @@ void CudaBackend::enqueue(const Step& step, bool logits_to_host, bool argmax) {
   } else {
     f16_matmul(out.f16, out.rows, d, xo_.get<float>(), d, n_out, logits_.get<float>(), n_vocab, false, stream_);
   }
-  if (argmax) {
-    argmax_rows(logits_.get<float>(), n_out, n_vocab, ids_.get<int32_t>(), stream_);
-    TRIT_CUDA_CHECK(cudaMemcpyAsync(ids_host_.get(), ids_.get(), static_cast<size_t>(n_out) * sizeof(int32_t),
-                                    cudaMemcpyDeviceToHost, stream_));
+  switch (output.kind) {
+    case Output::kArgmax:
+      argmax_rows(logits_.get<float>(), n_out, n_vocab, ids_.get<int32_t>(), stream_);
+      TRIT_CUDA_CHECK(cudaMemcpyAsync(ids_host_.get(), ids_.get(), static_cast<size_t>(n_out) * sizeof(int32_t),
+                                      cudaMemcpyDeviceToHost, stream_));
+      break;
+    case Output::kTopK: {
+      top_k_rows(logits_.get<float>(), n_out, n_vocab, output.k, top_scratch_.get(), top_logits_.get<float>(),
+                 top_ids_.get<int32_t>(), stream_);
+      const size_t count = static_cast<size_t>(n_out) * static_cast<size_t>(output.k);
+      TRIT_CUDA_CHECK(cudaMemcpyAsync(top_logits_host_.get(), top_logits_.get(), count * sizeof(float),
+                                      cudaMemcpyDeviceToHost, stream_));
+      TRIT_CUDA_CHECK(cudaMemcpyAsync(top_ids_host_.get(), top_ids_.get(), count * sizeof(int32_t),
+                                      cudaMemcpyDeviceToHost, stream_));
+      break;
+    }
+    case Output::kLogits:
+      TRIT_CUDA_CHECK(cudaMemcpyAsync(logits_host_.get(), logits_.get(),
+                                      static_cast<size_t>(n_out) * n_vocab * sizeof(float), cudaMemcpyDeviceToHost,
+                                      stream_));
+      break;
   }
-  if (logits_to_host)
-    TRIT_CUDA_CHECK(cudaMemcpyAsync(logits_host_.get(), logits_.get(),
-                                    static_cast<size_t>(n_out) * n_vocab * sizeof(float), cudaMemcpyDeviceToHost,
-                                    stream_));
 }
 
-void CudaBackend::run(const Step& step, bool logits_to_host, bool argmax) {
+void CudaBackend::run(const Step& step, Output output) {
   if (options_.graphs && step.decode_only) {
-    const int64_t key = step.n * 8 + (step.f16 ? 4 : 0) + (logits_to_host ? 2 : 0) + (argmax ? 1 : 0);
+    const int64_t key = ((step.n * 2 + (step.f16 ? 1 : 0)) * 4 + output.kind) * (kMaxTopK + 1) + output.k;
     auto it = graphs_.find(key);
     if (it == graphs_.end()) {
       TRIT_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
       try {
-        enqueue(step, logits_to_host, argmax);
+        enqueue(step, output);
       } catch (...) {
         cudaGraph_t broken = nullptr;
         cudaStreamEndCapture(stream_, &broken);
@@ -303,7 +329,7 @@ void CudaBackend::run(const Step& step, bool logits_to_host, bool argmax) {
     }
     TRIT_CUDA_CHECK(cudaGraphLaunch(it->second, stream_));
   } else {
-    enqueue(step, logits_to_host, argmax);
+    enqueue(step, output);
   }
   TRIT_CUDA_CHECK(cudaStreamSynchronize(stream_));
 }
@@ -311,7 +337,7 @@ void CudaBackend::run(const Step& step, bool logits_to_host, bool argmax) {
 std::vector<std::span<const float>> CudaBackend::eval(std::span<const model::SequenceInput> batch) {
   Step step;
   prepare(batch, step);
-  run(step, /*logits_to_host=*/true, /*argmax=*/false);
+  run(step, Output{Output::kLogits, 0});
   const int64_t n_vocab = model_.hparams().n_vocab;
   std::vector<std::span<const float>> result;
   int64_t offset = 0;
@@ -324,13 +350,31 @@ std::vector<std::span<const float>> CudaBackend::eval(std::span<const model::Seq
   return result;
 }
 
-std::vector<int32_t> CudaBackend::eval_greedy(std::span<const model::SequenceInput> batch) {
+void CudaBackend::run_last_tokens(std::span<const model::SequenceInput> batch, Output output, Step& step) {
   for (const model::SequenceInput& in : batch)
-    if (in.all_logits) trit::fail("eval_greedy takes the last position of each sequence only");
-  Step step;
+    if (in.all_logits) trit::fail("eval_top_k and eval_greedy take the last position of each sequence only");
   prepare(batch, step);
-  run(step, /*logits_to_host=*/false, /*argmax=*/true);
+  run(step, output);
   for (const model::SequenceInput& in : batch) in.cache->advance(static_cast<int64_t>(in.tokens.size()));
+}
+
+std::vector<model::TopLogits> CudaBackend::eval_top_k(std::span<const model::SequenceInput> batch, int k) {
+  if (k < 1 || k > kMaxTopK || k > model_.hparams().n_vocab)
+    trit::fail("top-k of {} is out of range for the GPU (1 to {})", k, kMaxTopK);
+  Step step;
+  run_last_tokens(batch, Output{Output::kTopK, k}, step);
+  std::vector<model::TopLogits> result;
+  for (int64_t s = 0; s < step.n_out; ++s) {
+    const size_t at = static_cast<size_t>(s * k);
+    result.push_back({{top_logits_host_.get<float>() + at, static_cast<size_t>(k)},
+                      {top_ids_host_.get<int32_t>() + at, static_cast<size_t>(k)}});
+  }
+  return result;
+}
+
+std::vector<int32_t> CudaBackend::eval_greedy(std::span<const model::SequenceInput> batch) {
+  Step step;
+  run_last_tokens(batch, Output{Output::kArgmax, 0}, step);
   const int32_t* ids = ids_host_.get<int32_t>();
   return std::vector<int32_t>(ids, ids + step.n_out);
 }

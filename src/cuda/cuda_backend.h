@@ -21,6 +21,7 @@ namespace trit::cuda {
 struct CudaOptions {
   int device = 0;
   bool graphs = true;  // replay decode steps as CUDA graphs
+  bool pdl = true;     // let each kernel start before the previous one ends (launch.cuh), where the GPU can
   bool show_progress = true;
 };
 
@@ -39,6 +40,10 @@ class CudaBackend : public model::Backend {
   const model::Model& model() const override { return model_; }
   std::string device_name() const override { return name_; }
 
+  // The top k picked on the GPU (top_k_rows), so that only k logits per sequence cross to the host.
+  std::vector<model::TopLogits> eval_top_k(std::span<const model::SequenceInput> batch, int k) override;
+  int device_top_k_limit() const override { return kMaxTopK; }
+
   // Greedy decoding without copying logits to the host: runs the batch as eval does and returns the
   // argmax token of each sequence's last position (computed on the GPU).
   std::vector<int32_t> eval_greedy(std::span<const model::SequenceInput> batch);
@@ -47,11 +52,18 @@ class CudaBackend : public model::Backend {
 
  private:
   struct Step;
+  // What a step brings back to the host: every output row's logits, its argmax, or its top k logits.
+  struct Output {
+    enum Kind { kLogits = 0, kArgmax = 1, kTopK = 2 } kind = kLogits;
+    int k = 0;
+  };
   void prepare(std::span<const model::SequenceInput> batch, Step& step);
   void ensure_capacity(int64_t rows, int64_t out_rows);
   void ensure_context(int64_t n_ctx);
-  void enqueue(const Step& step, bool logits_to_host, bool argmax);  // the whole step on stream_
-  void run(const Step& step, bool logits_to_host, bool argmax);
+  void enqueue(const Step& step, Output output);  // the whole step on stream_
+  void run(const Step& step, Output output);
+  // Steps for outputs of the last token only (eval_top_k, eval_greedy).
+  void run_last_tokens(std::span<const model::SequenceInput> batch, Output output, Step& step);
   void clear_graphs();
   // Where the step's embedding rows start in step_host_ (after the row descriptors and output rows).
   size_t step_x_offset() const;
@@ -59,6 +71,7 @@ class CudaBackend : public model::Backend {
   const model::Model& model_;
   CudaOptions options_;
   std::string name_;
+  bool pdl_ = false;  // options_.pdl on a GPU that has it (sm_90+)
   cudaStream_t stream_ = nullptr;
   DeviceWeights weights_;
 
@@ -66,9 +79,10 @@ class CudaBackend : public model::Backend {
   // drops them.
   int64_t capacity_ = 0, out_capacity_ = 0, ctx_capacity_ = 0;
   DeviceBuffer x_, qkv_, att_, gate_up_, normed_, q_, q_scale_, q_sum_, xo_, logits_, ids_, step_;
+  DeviceBuffer top_scratch_, top_logits_, top_ids_;  // top_k_rows' passes and result
   DeviceBuffer rope_cos_, rope_sin_;
-  PinnedBuffer step_host_, logits_host_, ids_host_;
-  std::map<int64_t, cudaGraphExec_t> graphs_;  // by decode batch size, cache type and outputs
+  PinnedBuffer step_host_, logits_host_, ids_host_, top_logits_host_, top_ids_host_;
+  std::map<int64_t, cudaGraphExec_t> graphs_;  // by decode batch size, cache type and output
 };
 
 }  // namespace trit::cuda

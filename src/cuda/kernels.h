@@ -110,6 +110,14 @@ void gather_rms_norm(const float* x, int ld_x, const int32_t* row_index, int n, 
 // ids[t] = argmax of logits row t ([n][cols]); the lowest index among equals.
 void argmax_rows(const float* logits, int n, int cols, int32_t* ids, cudaStream_t stream);
 
+// Sampling's top-k on the GPU: the k (1..kMaxTopK, at most cols) highest logits of each row ([n][cols])
+// into out_logits and out_ids ([n][k]), highest first and equal logits by the lower id (the CPU
+// sampler's order). scratch holds top_k_scratch_bytes(n, cols, k).
+constexpr int kMaxTopK = 256;
+size_t top_k_scratch_bytes(int n, int cols, int k);
+void top_k_rows(const float* logits, int n, int cols, int k, void* scratch, float* out_logits, int32_t* out_ids,
+                cudaStream_t stream);
+
 // Reads `bytes` from src and writes them to dst with 16-byte accesses (bandwidth measurement).
 void copy_bytes(const void* src, void* dst, size_t bytes, cudaStream_t stream);
 

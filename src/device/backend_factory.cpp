@@ -61,6 +61,9 @@ std::unique_ptr<model::Backend> make_backend(const model::Model& model, const Ba
   // TRIT_CUDA_GRAPHS=0 launches every kernel of a decode step directly (for comparisons).
   const char* graphs = std::getenv("TRIT_CUDA_GRAPHS");
   cuda_options.graphs = options.cuda_graphs && !(graphs && std::string(graphs) == "0");
+  // TRIT_CUDA_PDL=0 turns off programmatic dependent launch (kernels overlapping their predecessors).
+  const char* pdl = std::getenv("TRIT_CUDA_PDL");
+  cuda_options.pdl = !(pdl && std::string(pdl) == "0");
   cuda_options.show_progress = options.show_progress;
   return std::make_unique<cuda::CudaBackend>(model, cuda_options);
 #else

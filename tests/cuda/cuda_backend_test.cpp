@@ -184,6 +184,74 @@ TEST(CudaBackend, GreedyOnTheGpuIsTheArgmaxOfTheLogits) {
   }
 }
 
+// Top-k picked on the GPU is the host's ranking of the same step's logits, for a batch (graph replays)
+// and a prompt; sampling from it picks what sampling from the whole row picks.
+TEST(CudaBackend, TopKOnTheGpuIsTheTopOfTheLogits) {
+  TRIT_REQUIRE_GPU();
+  auto m = dummy("bitnet-b1.58", 36, 10);
+  CudaBackend gpu(*m, {.show_progress = false});
+  const int k = 40;
+  std::vector<model::KvCache> full, top;
+  for (int i = 0; i < 2; ++i) {
+    full.emplace_back(m->hparams(), 64, model::KvType::kF16);
+    top.emplace_back(m->hparams(), 64, model::KvType::kF16);
+  }
+  const auto p0 = prompt_tokens(7, 1000), p1 = prompt_tokens(3, 1000);
+  sampling::Sampler from_rows({.temperature = 0.9f, .top_k = k, .seed = 4}),
+      from_top({.temperature = 0.9f, .top_k = k, .seed = 4});
+  std::vector<int32_t> next = {0, 0};
+  for (int step = 0; step < 6; ++step) {
+    std::vector<model::SequenceInput> bf, bt;
+    for (int i = 0; i < 2; ++i) {
+      const std::span<const int32_t> tokens =
+          step == 0 ? std::span<const int32_t>(i == 0 ? p0 : p1) : std::span<const int32_t>(&next[i], 1);
+      bf.push_back({&full[i], tokens});
+      bt.push_back({&top[i], tokens});
+    }
+    const auto rows = gpu.eval(bf);
+    std::vector<std::vector<float>> rows_copy;
+    for (const auto& r : rows) rows_copy.emplace_back(r.begin(), r.end());
+    const auto tops = gpu.eval_top_k(bt, k);
+    ASSERT_EQ(tops.size(), 2u);
+    for (int i = 0; i < 2; ++i) {
+      std::vector<float> want_l;
+      std::vector<int32_t> want_i;
+      model::top_logits(rows_copy[i], k, want_l, want_i);
+      EXPECT_EQ(std::vector<int32_t>(tops[i].ids.begin(), tops[i].ids.end()), want_i) << "step " << step;
+      EXPECT_EQ(std::vector<float>(tops[i].logits.begin(), tops[i].logits.end()), want_l) << "step " << step;
+      const int32_t a = from_rows.sample(rows_copy[i], {});
+      const int32_t b = from_top.sample_top(tops[i].logits, tops[i].ids);
+      EXPECT_EQ(a, b) << "step " << step;
+      next[i] = a;
+    }
+  }
+  EXPECT_EQ(gpu.device_top_k_limit(), kMaxTopK);
+}
+
+// Programmatic dependent launch changes when kernels start, never what they compute.
+TEST(CudaBackend, OverlappedLaunchesGiveTheSameLogits) {
+  TRIT_REQUIRE_GPU();
+  auto m = dummy("llama", 36, 11);
+  CudaBackend overlapped(*m, {.show_progress = false});
+  CudaBackend plain(*m, {.pdl = false, .show_progress = false});
+  model::KvCache a(m->hparams(), 64, model::KvType::kF16), b(m->hparams(), 64, model::KvType::kF16);
+  const auto p = prompt_tokens(20, 1000);
+  const model::SequenceInput ia{&a, p}, ib{&b, p};
+  const auto la = overlapped.eval({&ia, 1})[0];
+  const std::vector<float> first(la.begin(), la.end());
+  const auto lb = plain.eval({&ib, 1})[0];
+  EXPECT_EQ(first, std::vector<float>(lb.begin(), lb.end()));
+  int32_t tok = 17;
+  for (int i = 0; i < 5; ++i) {
+    const model::SequenceInput sa{&a, {&tok, 1}}, sb{&b, {&tok, 1}};
+    const auto da = overlapped.eval({&sa, 1})[0];
+    const std::vector<float> got(da.begin(), da.end());
+    const auto db = plain.eval({&sb, 1})[0];
+    EXPECT_EQ(got, std::vector<float>(db.begin(), db.end())) << "step " << i;
+    tok = sampling::argmax(got);
+  }
+}
+
 TEST(CudaBackend, BadBatchesAreErrorsThatLeaveTheCacheAlone) {
   TRIT_REQUIRE_GPU();
   auto m = dummy("bitnet-b1.58", 36, 9);

@@ -3,6 +3,7 @@
 // Skips where no GPU is visible (CI has none; run it on a GPU machine, tests/cuda/README.md).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "kernels/i2_gemm.h"
 #include "kernels/i2_matrix.h"
 #include "kernels/norm.h"
+#include "model/backend.h"
 #include "tensor/codec.h"
 
 namespace trit::cuda {
@@ -199,6 +201,38 @@ TEST(CudaKernels, ArgmaxTakesTheFirstMaximum) {
   argmax_rows(dv.get<float>(), n, cols, ids.get<int32_t>(), nullptr);
   const auto g = download<int32_t>(ids, n);
   EXPECT_EQ(g, (std::vector<int32_t>{777, 49999, 10}));
+}
+
+// Sampling's top-k: the host's ranking (model::top_logits) exactly, over one and several sort passes,
+// with ties (ranked by id), negative zeros and every k the GPU path takes.
+TEST(CudaKernels, TopKRowsRankLikeTheHost) {
+  TRIT_REQUIRE_GPU();
+  std::mt19937 rng(21);
+  for (const int cols : {300, 2048, 5000, 128256}) {
+    for (const int k : {1, 2, 40, 100, 256}) {
+      if (k > cols) continue;
+      const int n = 3;
+      auto v = random_floats(static_cast<size_t>(n) * cols, rng);
+      // Coarse values: many equal logits, so ties cross segment boundaries.
+      for (size_t i = 0; i < v.size(); i += 2) v[i] = std::round(v[i] * 4.0f) / 4.0f;
+      v[1] = -0.0f;
+      v[5 % cols] = 0.0f;
+      std::fill(v.begin() + 2 * cols, v.begin() + 2 * cols + std::min(cols, 600), 7.5f);  // row 2: a wide tie
+      DeviceBuffer dv = upload(v), scratch(top_k_scratch_bytes(n, cols, k)), gl(n * k * 4), gi(n * k * 4);
+      top_k_rows(dv.get<float>(), n, cols, k, scratch.get(), gl.get<float>(), gi.get<int32_t>(), nullptr);
+      const auto logits = download<float>(gl, static_cast<size_t>(n) * k);
+      const auto ids = download<int32_t>(gi, static_cast<size_t>(n) * k);
+      for (int r = 0; r < n; ++r) {
+        std::vector<float> want_l;
+        std::vector<int32_t> want_i;
+        model::top_logits({v.data() + static_cast<size_t>(r) * cols, static_cast<size_t>(cols)}, k, want_l, want_i);
+        const std::vector<int32_t> got_i(ids.begin() + r * k, ids.begin() + (r + 1) * k);
+        const std::vector<float> got_l(logits.begin() + r * k, logits.begin() + (r + 1) * k);
+        EXPECT_EQ(got_i, want_i) << "cols " << cols << " k " << k << " row " << r;
+        EXPECT_EQ(got_l, want_l) << "cols " << cols << " k " << k << " row " << r;
+      }
+    }
+  }
 }
 
 }  // namespace
