@@ -7,7 +7,7 @@
 #include <cfloat>
 
 #include "cuda/kernels.h"
-#include "cuda/launch.cuh"
+#include "cuda/launch_check.h"
 #include "cuda/row_math.cuh"
 
 namespace trit::cuda {
@@ -23,8 +23,6 @@ __device__ __forceinline__ float load(const void* base, int64_t i, bool f16) {
 // reads them there), K heads rotated and stored in the cache, V heads stored. Every element is one
 // thread's, so no barrier.
 __global__ void __launch_bounds__(kThreads) rope_store_kernel(RopeStoreArgs a) {
-  allow_next();
-  wait_for_previous();
   const int r = blockIdx.x, h = blockIdx.y;
   const RowDesc row = a.rows[r];
   float* head = a.qkv + static_cast<int64_t>(r) * a.ld + static_cast<int64_t>(h) * a.head_dim;
@@ -70,9 +68,7 @@ __global__ void __launch_bounds__(kThreads) attention_kernel(AttentionArgs a) {
   float* qs = shared;                   // head_dim
   float* scores = shared + a.head_dim;  // max_keys
   __shared__ float red[kThreads / 32];
-  allow_next();
-  wait_for_previous();
-  const int r = blockIdx.x, h = blockIdx.y;
+  const int r = a.row_list ? a.row_list[blockIdx.x] : static_cast<int>(blockIdx.x), h = blockIdx.y;
   const RowDesc row = a.rows[r];
   const int n_keys = row.pos + 1;
   const int kv_dim = a.n_head_kv * a.head_dim;
@@ -143,7 +139,8 @@ size_t attention_shared_bytes(int head_dim, int max_keys) {
 void rope_store(const RopeStoreArgs& args, cudaStream_t stream) {
   if (args.n == 0) return;
   const dim3 grid(args.n, args.n_head + 2 * args.n_head_kv);
-  launch(rope_store_kernel, grid, kThreads, 0, stream, args);
+  rope_store_kernel<<<grid, kThreads, 0, stream>>>(args);
+  TRIT_CUDA_LAUNCHED();
 }
 
 bool attention_reserve(int max_keys) {
@@ -160,7 +157,8 @@ bool attention_reserve(int max_keys) {
 void attention(const AttentionArgs& args, cudaStream_t stream) {
   if (args.n == 0) return;
   const dim3 grid(args.n, args.n_head);
-  launch(attention_kernel, grid, kThreads, attention_shared_bytes(args.head_dim, args.max_keys), stream, args);
+  attention_kernel<<<grid, kThreads, attention_shared_bytes(args.head_dim, args.max_keys), stream>>>(args);
+  TRIT_CUDA_LAUNCHED();
 }
 
 }  // namespace trit::cuda

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "cuda/pdl.h"
 #include "kernels/rope.h"
 #include "runtime/assert.h"
 #include "runtime/error.h"
@@ -49,8 +48,29 @@ struct CudaBackend::Step {
   int64_t n = 0, n_out = 0;
   bool f16 = true;
   bool decode_only = false;  // one new token per sequence and only its logits
+  // Other steps with flash attention: the prompts' rows in tiles, the lone new tokens' rows apart.
+  int64_t n_tiles = 0, n_single = 0;
   std::vector<int64_t> out_rows_per_seq;
 };
+
+namespace {
+
+// Where the parts of a step's upload start: row descriptors at 0, then the output rows, the attention
+// tiles and the lone rows; `end` is where a step of these sizes ends.
+struct StepLayout {
+  size_t out_rows, tiles, singles, end;
+};
+
+StepLayout step_layout(int64_t n, int64_t n_out, int64_t n_tiles, int64_t n_single) {
+  StepLayout s{};
+  s.out_rows = static_cast<size_t>(n) * sizeof(RowDesc);
+  s.tiles = static_cast<size_t>(round_up(static_cast<int64_t>(s.out_rows) + n_out * 4, 8));
+  s.singles = s.tiles + static_cast<size_t>(n_tiles) * sizeof(AttnTile);
+  s.end = s.singles + static_cast<size_t>(n_single) * sizeof(int32_t);
+  return s;
+}
+
+}  // namespace
 
 std::vector<std::string> list_devices(std::string* why_none) {
   int count = 0;
@@ -74,9 +94,7 @@ CudaBackend::CudaBackend(const model::Model& model, const CudaOptions& options) 
     trit::fail("--device cuda:{}: there are {} CUDA devices", options.device, devices.size());
   TRIT_CUDA_CHECK(cudaSetDevice(options.device));
   name_ = devices[static_cast<size_t>(options.device)];
-  int major = 0;
-  TRIT_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, options.device));
-  pdl_ = options.pdl && major >= 9;
+  flash_ = options.flash_min_tokens > 0 && flash_attention_reserve(static_cast<int>(model.hparams().head_dim));
   TRIT_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   weights_ = DeviceWeights::upload(model, options.show_progress);
 }
@@ -117,7 +135,7 @@ void CudaBackend::ensure_capacity(int64_t rows, int64_t out_rows) {
   top_ids_ = DeviceBuffer(top_n * sizeof(int32_t));
   capacity_ = cap;
   out_capacity_ = out_cap;
-  step_ = DeviceBuffer(static_cast<size_t>(cap) * sizeof(RowDesc) + static_cast<size_t>(out_cap) * sizeof(int32_t));
+  step_ = DeviceBuffer(step_layout(cap, out_cap, cap, cap).end);
   step_host_ = PinnedBuffer(step_x_offset() + floats(cap * h.n_embd));
   logits_host_ = PinnedBuffer(floats(out_cap * h.n_vocab));
   ids_host_ = PinnedBuffer(static_cast<size_t>(out_cap) * sizeof(int32_t));
@@ -127,7 +145,7 @@ void CudaBackend::ensure_capacity(int64_t rows, int64_t out_rows) {
 
 size_t CudaBackend::step_x_offset() const {
   return static_cast<size_t>(
-      round_up(static_cast<int64_t>(capacity_ * sizeof(RowDesc) + out_capacity_ * sizeof(int32_t)), 64));
+      round_up(static_cast<int64_t>(step_layout(capacity_, out_capacity_, capacity_, capacity_).end), 64));
 }
 
 void CudaBackend::ensure_context(int64_t n_ctx) {
@@ -173,8 +191,28 @@ void CudaBackend::prepare(std::span<const model::SequenceInput> batch, Step& ste
   ensure_context(max_ctx);
 
   const int64_t kv = h.n_embd_kv();
+  // Flash attention over an f16 cache: the sequences with at least flash_min_tokens new tokens cut into
+  // runs of kAttnTileRows rows; the other rows (lone new tokens keep the f16 rounding of their attention
+  // weights there) go to the one-row kernel by a row list.
+  auto tiled = [&](const model::SequenceInput& in) {
+    const int64_t len = static_cast<int64_t>(in.tokens.size());
+    return flash_ && step.f16 && len > 1 && len >= options_.flash_min_tokens;
+  };
+  if (std::any_of(batch.begin(), batch.end(), tiled)) {
+    for (const model::SequenceInput& in : batch) {
+      const int64_t len = static_cast<int64_t>(in.tokens.size());
+      if (tiled(in))
+        step.n_tiles += (len + kAttnTileRows - 1) / kAttnTileRows;
+      else
+        step.n_single += len;
+    }
+  }
+  const StepLayout layout = step_layout(step.n, step.n_out, step.n_tiles, step.n_single);
   auto* descs = step_host_.get<RowDesc>();
-  auto* out_rows = reinterpret_cast<int32_t*>(descs + step.n);
+  auto* out_rows = reinterpret_cast<int32_t*>(step_host_.get<char>() + layout.out_rows);
+  auto* tiles = reinterpret_cast<AttnTile*>(step_host_.get<char>() + layout.tiles);
+  auto* singles = reinterpret_cast<int32_t*>(step_host_.get<char>() + layout.singles);
+  int64_t n_tiles = 0, n_single = 0;
   const size_t x_offset = step_x_offset();
   float* x = reinterpret_cast<float*>(step_host_.get<char>() + x_offset);
   int64_t r = 0, o = 0;
@@ -191,6 +229,14 @@ void CudaBackend::prepare(std::span<const model::SequenceInput> batch, Step& ste
       in.cache->set_device_state(std::move(fresh));
     }
     const int64_t len = static_cast<int64_t>(in.tokens.size());
+    if (step.n_tiles > 0) {
+      if (!tiled(in))
+        for (int64_t t = 0; t < len; ++t) singles[n_single++] = static_cast<int32_t>(r + t);
+      else
+        for (int64_t t = 0; t < len; t += kAttnTileRows)
+          tiles[n_tiles++] = {static_cast<int32_t>(r + t),
+                              static_cast<int32_t>(std::min<int64_t>(kAttnTileRows, len - t))};
+    }
     for (int64_t t = 0; t < len; ++t, ++r) {
       descs[r] = {static_cast<int32_t>(in.cache->n_past() + t), len == 1 ? 1 : 0, state->layer_stride, state->k.get(),
                   state->v.get()};
@@ -198,7 +244,7 @@ void CudaBackend::prepare(std::span<const model::SequenceInput> batch, Step& ste
       if (in.all_logits || t == len - 1) out_rows[o++] = static_cast<int32_t>(r);
     }
   }
-  TRIT_ASSERT(r == step.n && o == step.n_out);
+  TRIT_ASSERT(r == step.n && o == step.n_out && n_tiles == step.n_tiles && n_single == step.n_single);
 }
 
 void CudaBackend::enqueue(const Step& step, Output output) {
@@ -209,16 +255,16 @@ void CudaBackend::enqueue(const Step& step, Output output) {
   const int ld_qkv = hd_q + 2 * static_cast<int>(h.n_embd_kv());
   const float eps = h.rms_eps;
 
-  const size_t desc_bytes = static_cast<size_t>(n) * sizeof(RowDesc) + static_cast<size_t>(n_out) * sizeof(int32_t);
+  const StepLayout layout = step_layout(n, n_out, step.n_tiles, step.n_single);
   const size_t x_offset = step_x_offset();
-  TRIT_CUDA_CHECK(cudaMemcpyAsync(step_.get(), step_host_.get(), desc_bytes, cudaMemcpyHostToDevice, stream_));
+  TRIT_CUDA_CHECK(cudaMemcpyAsync(step_.get(), step_host_.get(), layout.end, cudaMemcpyHostToDevice, stream_));
   TRIT_CUDA_CHECK(cudaMemcpyAsync(x_.get(), step_host_.get<char>() + x_offset,
                                   static_cast<size_t>(n) * d * sizeof(float), cudaMemcpyHostToDevice, stream_));
   const RowDesc* rows = step_.get<RowDesc>();
-  const int32_t* out_rows = reinterpret_cast<const int32_t*>(rows + n);
+  const int32_t* out_rows = reinterpret_cast<const int32_t*>(step_.get<char>() + layout.out_rows);
+  const AttnTile* tiles = reinterpret_cast<const AttnTile*>(step_.get<char>() + layout.tiles);
+  const int32_t* singles = reinterpret_cast<const int32_t*>(step_.get<char>() + layout.singles);
 
-  // The first kernel follows the uploads plainly; every later one may start while its predecessor runs.
-  const PdlScope plain_first(false);
   auto quant = [&](int cols) {
     return QuantizedRows{q_.get<int8_t>(), q_scale_.get<float>(), q_sum_.get<int32_t>(),
                          static_cast<int>(round_up(cols, 128))};
@@ -241,7 +287,6 @@ void CudaBackend::enqueue(const Step& step, Output output) {
     // Attention block.
     QuantizedRows q = quant(d);
     quantize_rows(x, d, d, n, L.attn_norm, eps, q, keep, d, stream_);
-    set_pdl_launches(pdl_);
     int col = 0;
     for (const DeviceLinear& lin : L.qkv) {
       linear(lin, q, d, n, qkv_.get<float>() + col, ld_qkv, false);
@@ -251,10 +296,26 @@ void CudaBackend::enqueue(const Step& step, Output output) {
                 static_cast<int>(h.head_dim), static_cast<int>(h.rope.n_rot), h.rope.style == kernels::RopeStyle::kNeox,
                 rope_cos_.get<float>(), rope_sin_.get<float>(), rows, static_cast<int>(l), step.f16},
                stream_);
-    attention({qkv_.get<float>(), ld_qkv, n, static_cast<int>(h.n_head), static_cast<int>(h.n_head_kv),
-               static_cast<int>(h.head_dim), scale, 0, rows, static_cast<int>(l), step.f16,
-               static_cast<int>(ctx_capacity_), att_.get<float>(), hd_q},
-              stream_);
+    AttentionArgs att{qkv_.get<float>(),
+                      ld_qkv,
+                      n,
+                      static_cast<int>(h.n_head),
+                      static_cast<int>(h.n_head_kv),
+                      static_cast<int>(h.head_dim),
+                      scale,
+                      0,
+                      rows,
+                      static_cast<int>(l),
+                      step.f16,
+                      static_cast<int>(ctx_capacity_),
+                      att_.get<float>(),
+                      hd_q};
+    if (step.n_tiles > 0) {  // long prompts in tiles, the other rows by the one-row kernel
+      flash_attention(att, tiles, static_cast<int>(step.n_tiles), stream_);
+      att.n = static_cast<int>(step.n_single);
+      att.row_list = singles;
+    }
+    attention(att, stream_);
     q = quant(hd_q);
     quantize_rows(att_.get<float>(), hd_q, hd_q, n, L.attn_sub_norm, eps, q, keep, hd_q, stream_);
     linear(L.wo, q, hd_q, n, x, d, true);
@@ -305,26 +366,31 @@ void CudaBackend::enqueue(const Step& step, Output output) {
   }
 }
 
+cudaGraphExec_t CudaBackend::capture(const Step& step, Output output) {
+  TRIT_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+  try {
+    enqueue(step, output);
+  } catch (...) {
+    cudaGraph_t broken = nullptr;
+    cudaStreamEndCapture(stream_, &broken);
+    if (broken) cudaGraphDestroy(broken);
+    throw;
+  }
+  cudaGraph_t graph = nullptr;
+  TRIT_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
+  cudaGraphExec_t exec = nullptr;
+  const cudaError_t status = cudaGraphInstantiate(&exec, graph, 0);
+  cudaGraphDestroy(graph);
+  TRIT_CUDA_CHECK(status);
+  return exec;
+}
+
 void CudaBackend::run(const Step& step, Output output) {
   if (options_.graphs && step.decode_only) {
     const int64_t key = ((step.n * 2 + (step.f16 ? 1 : 0)) * 4 + output.kind) * (kMaxTopK + 1) + output.k;
     auto it = graphs_.find(key);
     if (it == graphs_.end()) {
-      TRIT_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
-      try {
-        enqueue(step, output);
-      } catch (...) {
-        cudaGraph_t broken = nullptr;
-        cudaStreamEndCapture(stream_, &broken);
-        if (broken) cudaGraphDestroy(broken);
-        throw;
-      }
-      cudaGraph_t graph = nullptr;
-      TRIT_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
-      cudaGraphExec_t exec = nullptr;
-      const cudaError_t status = cudaGraphInstantiate(&exec, graph, 0);
-      cudaGraphDestroy(graph);
-      TRIT_CUDA_CHECK(status);
+      const cudaGraphExec_t exec = capture(step, output);
       it = graphs_.emplace(key, exec).first;
     }
     TRIT_CUDA_CHECK(cudaGraphLaunch(it->second, stream_));

@@ -21,7 +21,10 @@ namespace trit::cuda {
 struct CudaOptions {
   int device = 0;
   bool graphs = true;  // replay decode steps as CUDA graphs
-  bool pdl = true;     // let each kernel start before the previous one ends (launch.cuh), where the GPU can
+  // Prompts of at least this many new tokens attend in tiles of rows on the tensor cores
+  // (flash_attention.cu; an f16 cache and a head size it takes); 0: never.
+  int flash_min_tokens = 256;
+  bool top_k_on_device = true;  // eval_top_k picks the top k on the GPU (else: device_top_k_limit() is 0)
   bool show_progress = true;
 };
 
@@ -42,7 +45,7 @@ class CudaBackend : public model::Backend {
 
   // The top k picked on the GPU (top_k_rows), so that only k logits per sequence cross to the host.
   std::vector<model::TopLogits> eval_top_k(std::span<const model::SequenceInput> batch, int k) override;
-  int device_top_k_limit() const override { return kMaxTopK; }
+  int device_top_k_limit() const override { return options_.top_k_on_device ? kMaxTopK : 0; }
 
   // Greedy decoding without copying logits to the host: runs the batch as eval does and returns the
   // argmax token of each sequence's last position (computed on the GPU).
@@ -62,6 +65,7 @@ class CudaBackend : public model::Backend {
   void ensure_context(int64_t n_ctx);
   void enqueue(const Step& step, Output output);  // the whole step on stream_
   void run(const Step& step, Output output);
+  cudaGraphExec_t capture(const Step& step, Output output);  // the step recorded as a graph
   // Steps for outputs of the last token only (eval_top_k, eval_greedy).
   void run_last_tokens(std::span<const model::SequenceInput> batch, Output output, Step& step);
   void clear_graphs();
@@ -71,7 +75,7 @@ class CudaBackend : public model::Backend {
   const model::Model& model_;
   CudaOptions options_;
   std::string name_;
-  bool pdl_ = false;  // options_.pdl on a GPU that has it (sm_90+)
+  bool flash_ = false;  // flash attention on, for a head size the kernel takes
   cudaStream_t stream_ = nullptr;
   DeviceWeights weights_;
 

@@ -4,7 +4,7 @@
 #include <cuda_fp16.h>
 
 #include "cuda/kernels.h"
-#include "cuda/launch.cuh"
+#include "cuda/launch_check.h"
 #include "cuda/row_math.cuh"
 #include "cuda/token_dispatch.h"
 
@@ -15,19 +15,17 @@ template <int kTokens>
 __global__ void __launch_bounds__(256)
     f16_gemv_kernel(const uint16_t* __restrict__ w, int rows, int cols, const float* __restrict__ x, int ld_x,
                     float* __restrict__ y, int ld_y, bool accumulate) {
-  allow_next();
   const int row = static_cast<int>((blockIdx.x * blockDim.x + threadIdx.x) >> 5);
   const int lane = threadIdx.x & 31;
   if (row >= rows) return;
   const uint4* wr = reinterpret_cast<const uint4*>(w + static_cast<int64_t>(row) * cols);
   const int n8 = cols / 8;
-  // The lane's first weights before waiting for the kernel that writes x (PDL overlaps the load).
-  uint4 first = lane < n8 ? __ldcs(wr + lane) : make_uint4(0, 0, 0, 0);
-  wait_for_previous();
   float acc[kTokens];
 #pragma unroll
   for (int t = 0; t < kTokens; ++t) acc[t] = 0.0f;
-  auto accumulate_chunk = [&](const uint4 raw, int c) {
+#pragma unroll 4
+  for (int c = lane; c < n8; c += 32) {
+    const uint4 raw = __ldcs(wr + c);
     const __half2* hw = reinterpret_cast<const __half2*>(&raw);
     float wf[8];
 #pragma unroll
@@ -44,10 +42,7 @@ __global__ void __launch_bounds__(256)
 #pragma unroll
       for (int j = 0; j < 8; ++j) acc[t] += wf[j] * __half2float(__float2half_rn(xv[j]));
     }
-  };
-  if (lane < n8) accumulate_chunk(first, lane);
-#pragma unroll 4
-  for (int c = lane + 32; c < n8; c += 32) accumulate_chunk(__ldcs(wr + c), c);
+  }
   const float v = warp_token_sums(acc, lane);
   if (lane < kTokens) {
     float* out = y + static_cast<int64_t>(lane) * ld_y + row;
@@ -65,9 +60,10 @@ void f16_matmul(const uint16_t* w, int rows, int cols, const float* x, int ld_x,
     const float* xt = x + static_cast<int64_t>(t0) * ld_x;
     float* yt = y + static_cast<int64_t>(t0) * ld_y;
     with_token_count<8>(nt, [&](auto tokens) {
-      launch(f16_gemv_kernel<decltype(tokens)::value>, grid, block, 0, stream, w, rows, cols, xt, ld_x, yt, ld_y,
-             accumulate);
+      f16_gemv_kernel<decltype(tokens)::value>
+          <<<grid, block, 0, stream>>>(w, rows, cols, xt, ld_x, yt, ld_y, accumulate);
     });
+    TRIT_CUDA_LAUNCHED();
   }
 }
 

@@ -98,10 +98,27 @@ struct AttentionArgs {
   int max_keys;  // the longest cache any row may have: sizes the scores' shared memory
   float* out;
   int ld_out;
+  const int32_t* row_list = nullptr;  // attention(): the n rows to attend for (null: rows 0..n-1)
 };
+// One block per (row, head), the scores of all keys in shared memory; a lone new token's attention
+// weights rounded to f16 with an f16 cache, as ggml rounds them. For decode steps.
 void attention(const AttentionArgs& args, cudaStream_t stream);
 // Raises the attention kernels' shared-memory limit for max_keys; false when the device cannot hold it.
 bool attention_reserve(int max_keys);
+
+// Up to kAttnTileRows consecutive rows of one sequence (consecutive positions): flash_attention's unit.
+struct AttnTile {
+  int32_t row0;
+  int32_t rows;
+};
+constexpr int kAttnTileRows = 32;
+constexpr int kMaxFlashHeadDim = 256;
+// attention() for prompt rows, tile by tile with an online softmax (flash_attention.cu): the cache is
+// read once per tile instead of once per row. args.n and row_list are unused.
+void flash_attention(const AttentionArgs& args, const AttnTile* tiles, int n_tiles, cudaStream_t stream);
+// Raises flash_attention's shared-memory limit for head_dim; false when it cannot run it (head_dim
+// above kMaxFlashHeadDim, or too little shared memory): attention() then serves every row.
+bool flash_attention_reserve(int head_dim);
 
 // out[i] = RMSNorm(x[row_index[i]]) for i < n (output rows picked out of a batch).
 void gather_rms_norm(const float* x, int ld_x, const int32_t* row_index, int n, int cols, const float* w, float eps,

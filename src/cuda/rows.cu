@@ -4,7 +4,7 @@
 #include <cfloat>
 
 #include "cuda/kernels.h"
-#include "cuda/launch.cuh"
+#include "cuda/launch_check.h"
 #include "cuda/row_math.cuh"
 
 namespace trit::cuda {
@@ -43,8 +43,6 @@ __global__ void __launch_bounds__(kQuantThreads)
   __shared__ double shared_d[32];
   __shared__ float shared_f[32];
   __shared__ int32_t shared_i[32];
-  allow_next();
-  wait_for_previous();
   const int64_t r = blockIdx.x;
   const float* row = in.x + r * in.ld;
   float v[kQuantPer];
@@ -102,8 +100,6 @@ __global__ void __launch_bounds__(kThreads)
     gather_rms_norm_kernel(const float* __restrict__ x, int ld_x, const int32_t* __restrict__ row_index, int cols,
                            const float* __restrict__ w, float eps, float* __restrict__ out) {
   __shared__ double shared_d[32];
-  allow_next();
-  wait_for_previous();
   const float* row = x + static_cast<int64_t>(row_index[blockIdx.x]) * ld_x;
   const float s = rms_scale(row, cols, eps, shared_d);
   for (int i = threadIdx.x; i < cols; i += blockDim.x)
@@ -114,8 +110,6 @@ __global__ void __launch_bounds__(kThreads)
     argmax_kernel(const float* __restrict__ logits, int cols, int32_t* __restrict__ ids) {
   __shared__ float best_v[kThreads];
   __shared__ int32_t best_i[kThreads];
-  allow_next();
-  wait_for_previous();
   const float* row = logits + static_cast<int64_t>(blockIdx.x) * cols;
   float v = -FLT_MAX;
   int32_t index = 0x7fffffff;
@@ -154,8 +148,9 @@ void quantize_rows(const float* x, int ld_x, int cols, int n, const float* norm_
   if (n == 0) return;
   if (out.padded_cols > kQuantThreads * kQuantPer)
     check(cudaErrorInvalidValue, "quantize_rows: row too wide", __FILE__, __LINE__);
-  launch(quantize_rows_kernel, n, kQuantThreads, 0, stream, QuantInput{x, ld_x, cols, false, GluAct::kSilu}, norm_w,
-         eps, out, normed, ld_normed);
+  quantize_rows_kernel<<<n, kQuantThreads, 0, stream>>>({x, ld_x, cols, false, GluAct::kSilu}, norm_w, eps, out, normed,
+                                                        ld_normed);
+  TRIT_CUDA_LAUNCHED();
 }
 
 void glu_quantize_rows(const float* gate_up, int ld_in, int n_ff, int n, GluAct act, const float* norm_w, float eps,
@@ -163,19 +158,22 @@ void glu_quantize_rows(const float* gate_up, int ld_in, int n_ff, int n, GluAct 
   if (n == 0) return;
   if (out.padded_cols > kQuantThreads * kQuantPer)
     check(cudaErrorInvalidValue, "glu_quantize_rows: row too wide", __FILE__, __LINE__);
-  launch(quantize_rows_kernel, n, kQuantThreads, 0, stream, QuantInput{gate_up, ld_in, n_ff, true, act}, norm_w, eps,
-         out, normed, ld_normed);
+  quantize_rows_kernel<<<n, kQuantThreads, 0, stream>>>({gate_up, ld_in, n_ff, true, act}, norm_w, eps, out, normed,
+                                                        ld_normed);
+  TRIT_CUDA_LAUNCHED();
 }
 
 void gather_rms_norm(const float* x, int ld_x, const int32_t* row_index, int n, int cols, const float* w, float eps,
                      float* out, cudaStream_t stream) {
   if (n == 0) return;
-  launch(gather_rms_norm_kernel, n, kThreads, 0, stream, x, ld_x, row_index, cols, w, eps, out);
+  gather_rms_norm_kernel<<<n, kThreads, 0, stream>>>(x, ld_x, row_index, cols, w, eps, out);
+  TRIT_CUDA_LAUNCHED();
 }
 
 void argmax_rows(const float* logits, int n, int cols, int32_t* ids, cudaStream_t stream) {
   if (n == 0) return;
-  launch(argmax_kernel, n, kThreads, 0, stream, logits, cols, ids);
+  argmax_kernel<<<n, kThreads, 0, stream>>>(logits, cols, ids);
+  TRIT_CUDA_LAUNCHED();
 }
 
 void copy_bytes(const void* src, void* dst, size_t bytes, cudaStream_t stream) {

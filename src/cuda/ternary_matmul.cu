@@ -7,7 +7,7 @@
 #include <mma.h>
 
 #include "cuda/kernels.h"
-#include "cuda/launch.cuh"
+#include "cuda/launch_check.h"
 #include "cuda/row_math.cuh"
 #include "cuda/token_dispatch.h"
 
@@ -27,28 +27,20 @@ __device__ __forceinline__ void store_out(float* y, int64_t index, int32_t dot, 
 template <int kTokens>
 __global__ void __launch_bounds__(256)
     ternary_gemv_kernel(TernaryDevice w, QuantizedRows x, float* __restrict__ y, int ld_y, bool accumulate) {
-  allow_next();
   const int row = static_cast<int>((blockIdx.x * blockDim.x + threadIdx.x) >> 5);
   const int lane = threadIdx.x & 31;
   if (row >= w.rows) return;
   const int chunks = w.padded_cols / kChunk;
   const uint4* codes = reinterpret_cast<const uint4*>(w.codes) + static_cast<int64_t>(row) * chunks;
-  // Two chunks in flight per lane before their first use (streamed once: no reason to keep them in
-  // cache). The first two are loaded before waiting for the kernel that writes the activations: with
-  // PDL that load overlaps it (a 2560-column row is two chunks per lane).
-  auto load_pair = [&](int c0, uint4(&wv)[2]) {
-    wv[0] = c0 < chunks ? __ldcs(codes + c0) : make_uint4(0x55555555u, 0x55555555u, 0x55555555u, 0x55555555u);
-    wv[1] = c0 + 32 < chunks ? __ldcs(codes + c0 + 32) : make_uint4(0x55555555u, 0x55555555u, 0x55555555u, 0x55555555u);
-  };
-  uint4 wv[2];
-  load_pair(lane, wv);
-  wait_for_previous();
   int32_t acc[kTokens];
 #pragma unroll
   for (int t = 0; t < kTokens; ++t) acc[t] = 0;
+  // Two chunks in flight per lane before their first use.
   for (int c0 = lane; c0 < chunks; c0 += 64) {
+    uint4 wv[2];
     const int c1 = c0 + 32;
-    if (c0 != lane) load_pair(c0, wv);
+    wv[0] = __ldcs(codes + c0);  // streamed once: no reason to keep it in cache
+    wv[1] = c1 < chunks ? __ldcs(codes + c1) : make_uint4(0x55555555u, 0x55555555u, 0x55555555u, 0x55555555u);
 #pragma unroll
     for (int u = 0; u < 2; ++u) {
       const int c = u == 0 ? c0 : c1;
@@ -83,8 +75,6 @@ constexpr int kPadC = kTileN + 4;
 __global__ void __launch_bounds__(128)
     ternary_gemm_kernel(TernaryDevice w, QuantizedRows x, int n, float* __restrict__ y, int ld_y, bool accumulate) {
   using namespace nvcuda;
-  allow_next();
-  wait_for_previous();
   __shared__ __align__(128) signed char a_tile[kTileK / kSlice][kTileM][kSlice];  // [k slice][token][k]
   __shared__ __align__(128) signed char b_tile[kTileK / kSlice][kTileN][kSlice];  // [k slice][row][k]
   __shared__ __align__(128) int32_t c_tile[kTileM][kPadC];
@@ -177,15 +167,17 @@ void ternary_gemv(const TernaryDevice& w, const QuantizedRows& x, int n, float* 
     part.sum += t0;
     float* yt = y + static_cast<int64_t>(t0) * ld_y;
     with_token_count<8>(nt, [&](auto tokens) {
-      launch(ternary_gemv_kernel<decltype(tokens)::value>, grid, block, 0, stream, w, part, yt, ld_y, accumulate);
+      ternary_gemv_kernel<decltype(tokens)::value><<<grid, block, 0, stream>>>(w, part, yt, ld_y, accumulate);
     });
+    TRIT_CUDA_LAUNCHED();
   }
 }
 
 void ternary_gemm_mma(const TernaryDevice& w, const QuantizedRows& x, int n, float* y, int ld_y, bool accumulate,
                       cudaStream_t stream) {
   const dim3 grid((w.rows + kTileN - 1) / kTileN, (n + kTileM - 1) / kTileM);
-  launch(ternary_gemm_kernel, grid, 128, 0, stream, w, x, n, y, ld_y, accumulate);
+  ternary_gemm_kernel<<<grid, 128, 0, stream>>>(w, x, n, y, ld_y, accumulate);
+  TRIT_CUDA_LAUNCHED();
 }
 
 void ternary_matmul(const TernaryDevice& w, const QuantizedRows& x, int n, float* y, int ld_y, bool accumulate,

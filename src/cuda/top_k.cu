@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "cuda/kernels.h"
-#include "cuda/launch.cuh"
+#include "cuda/launch_check.h"
 
 namespace trit::cuda {
 namespace {
@@ -39,8 +39,6 @@ __global__ void __launch_bounds__(kThreads)
                       uint64_t* __restrict__ out_keys, int k, float* __restrict__ out_logits,
                       int32_t* __restrict__ out_ids) {
   __shared__ uint64_t keys[kSegment];
-  allow_next();
-  wait_for_previous();
   const int64_t row = blockIdx.y, seg = blockIdx.x;
   const int64_t begin = seg * kSegment;
   for (int i = threadIdx.x; i < kSegment; i += kThreads) {
@@ -102,8 +100,10 @@ void top_k_rows(const float* logits, int n, int cols, int k, void* scratch, floa
     const int64_t segments = segments_of(len);
     const bool last = segments == 1;
     uint64_t* out = buffers[pass & 1];
-    launch(top_k_pass_kernel, dim3(static_cast<unsigned>(segments), static_cast<unsigned>(n)), kThreads, 0, stream,
-           pass == 0 ? logits : nullptr, in, len, k_pad, out, k, last ? out_logits : nullptr, last ? out_ids : nullptr);
+    const dim3 grid(static_cast<unsigned>(segments), static_cast<unsigned>(n));
+    top_k_pass_kernel<<<grid, kThreads, 0, stream>>>(pass == 0 ? logits : nullptr, in, len, k_pad, out, k,
+                                                     last ? out_logits : nullptr, last ? out_ids : nullptr);
+    TRIT_CUDA_LAUNCHED();
     if (last) return;
     in = out;
     len = segments * k_pad;

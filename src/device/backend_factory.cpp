@@ -61,9 +61,11 @@ std::unique_ptr<model::Backend> make_backend(const model::Model& model, const Ba
   // TRIT_CUDA_GRAPHS=0 launches every kernel of a decode step directly (for comparisons).
   const char* graphs = std::getenv("TRIT_CUDA_GRAPHS");
   cuda_options.graphs = options.cuda_graphs && !(graphs && std::string(graphs) == "0");
-  // TRIT_CUDA_PDL=0 turns off programmatic dependent launch (kernels overlapping their predecessors).
-  const char* pdl = std::getenv("TRIT_CUDA_PDL");
-  cuda_options.pdl = !(pdl && std::string(pdl) == "0");
+  // TRIT_CUDA_FLASH_MIN=N: flash attention for prompts of N new tokens or more (0: never; for comparisons).
+  if (const char* flash = std::getenv("TRIT_CUDA_FLASH_MIN")) cuda_options.flash_min_tokens = std::atoi(flash);
+  // TRIT_CUDA_TOP_K=0: sampling takes whole logit rows to the host (for comparisons).
+  const char* top_k = std::getenv("TRIT_CUDA_TOP_K");
+  cuda_options.top_k_on_device = !(top_k && std::string(top_k) == "0");
   cuda_options.show_progress = options.show_progress;
   return std::make_unique<cuda::CudaBackend>(model, cuda_options);
 #else

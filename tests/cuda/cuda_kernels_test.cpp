@@ -203,6 +203,83 @@ TEST(CudaKernels, ArgmaxTakesTheFirstMaximum) {
   EXPECT_EQ(g, (std::vector<int32_t>{777, 49999, 10}));
 }
 
+// Attention over an f16 cache for a prompt continuing a cached sequence (70 new rows after 37 cached
+// positions, layer 1 of 2, GQA): the one-row kernel and the tensor-core flash tiles (P in two f16 parts)
+// against a double reference, both to float rounding: 2^-16 of the largest value.
+TEST(CudaKernels, AttentionKernelsMatchADoubleReference) {
+  TRIT_REQUIRE_GPU();
+  std::mt19937 rng(31);
+  EXPECT_FALSE(flash_attention_reserve(100));  // not a multiple of 16: the row kernel serves it
+  for (const int hd : {64, 128, 256}) {
+    const int n_head = 8, n_head_kv = 2, n_ctx = 200, n_layer = 2, layer = 1, n_past = 37, n = 70;
+    const int kv_dim = n_head_kv * hd, ld = (n_head + 2 * n_head_kv) * hd, ld_out = n_head * hd;
+    const int64_t stride = static_cast<int64_t>(n_ctx) * kv_dim;
+    std::vector<uint16_t> k16(static_cast<size_t>(n_layer * stride)), v16(k16.size());
+    std::vector<float> kf(k16.size()), vf(k16.size());
+    const auto kr = random_floats(k16.size(), rng, 1.0f), vr = random_floats(k16.size(), rng, 1.0f);
+    for (size_t i = 0; i < k16.size(); ++i) {
+      k16[i] = tensor::f32_to_f16(kr[i]);
+      v16[i] = tensor::f32_to_f16(vr[i]);
+      kf[i] = tensor::f16_to_f32(k16[i]);
+      vf[i] = tensor::f16_to_f32(v16[i]);
+    }
+    const auto qkv = random_floats(static_cast<size_t>(n) * ld, rng, 1.0f);
+    DeviceBuffer dk = upload(k16), dv = upload(v16), dqkv = upload(qkv);
+    std::vector<RowDesc> rows;
+    for (int i = 0; i < n; ++i) rows.push_back({n_past + i, 0, stride, dk.get(), dv.get()});
+    const std::vector<AttnTile> tiles = {{0, 32}, {32, 32}, {64, 6}};
+    DeviceBuffer drows = upload(rows), dtiles = upload(tiles), dout(static_cast<size_t>(n) * ld_out * 4);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+    const AttentionArgs args{dqkv.get<float>(),    ld,    n,    n_head, n_head_kv,         hd,    scale, 0,
+                             drows.get<RowDesc>(), layer, true, n_ctx,  dout.get<float>(), ld_out};
+    // The reference: Q rounded to f16 as both kernels (and the CPU) round it, everything else in double.
+    std::vector<double> want(static_cast<size_t>(n) * ld_out);
+    double v_max = 0;
+    for (float v : vf) v_max = std::max(v_max, std::fabs(static_cast<double>(v)));
+    for (int r = 0; r < n; ++r)
+      for (int h = 0; h < n_head; ++h) {
+        const int kvh = h / (n_head / n_head_kv), n_keys = n_past + r + 1;
+        std::vector<double> sc(static_cast<size_t>(n_keys));
+        double m = -1e300, sum = 0;
+        for (int p = 0; p < n_keys; ++p) {
+          double dot = 0;
+          for (int d = 0; d < hd; ++d) {
+            const double q = tensor::f16_to_f32(tensor::f32_to_f16(qkv[static_cast<size_t>(r) * ld + h * hd + d]));
+            dot += q * kf[static_cast<size_t>(layer * stride + static_cast<int64_t>(p) * kv_dim + kvh * hd + d)];
+          }
+          sc[p] = dot * scale;
+          m = std::max(m, sc[p]);
+        }
+        for (double& x : sc) sum += (x = std::exp(x - m));
+        for (int d = 0; d < hd; ++d) {
+          double o = 0;
+          for (int p = 0; p < n_keys; ++p)
+            o += sc[p] * vf[static_cast<size_t>(layer * stride + static_cast<int64_t>(p) * kv_dim + kvh * hd + d)];
+          want[static_cast<size_t>(r) * ld_out + h * hd + d] = o / sum;
+        }
+      }
+    auto worst = [&](const std::vector<float>& got) {
+      double w = 0;
+      for (size_t i = 0; i < got.size(); ++i) {
+        const double d = std::fabs(got[i] - want[i]);
+        if (!(d <= w)) w = d;  // a NaN (an output never written) sticks
+      }
+      return w;
+    };
+    ASSERT_TRUE(attention_reserve(n_ctx));
+    attention(args, nullptr);
+    const double row_err = worst(download<float>(dout, want.size()));
+    ASSERT_TRUE(flash_attention_reserve(hd)) << hd;
+    TRIT_CUDA_CHECK(cudaMemset(dout.get(), 0xff, dout.bytes()));  // NaN: every output must be written
+    flash_attention(args, dtiles.get<AttnTile>(), static_cast<int>(tiles.size()), nullptr);
+    const double flash_err = worst(download<float>(dout, want.size()));
+    const double bound = std::ldexp(v_max, -16);
+    std::printf("head_dim %d: row kernel %.3e, flash %.3e (bound %.3e)\n", hd, row_err, flash_err, bound);
+    EXPECT_LT(row_err, bound) << hd;
+    EXPECT_LT(flash_err, bound) << hd;
+  }
+}
+
 // Sampling's top-k: the host's ranking (model::top_logits) exactly, over one and several sort passes,
 // with ties (ranked by id), negative zeros and every k the GPU path takes.
 TEST(CudaKernels, TopKRowsRankLikeTheHost) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every check that needs an NVIDIA GPU, in one run (CI has no GPU; see tests/cuda/README.md):
 #   1. test_cuda: each CUDA kernel against the CPU reference, the backend against the CPU engine;
-#   2. trit bench on a generated model of the 2B-4T shape: prompt, decode, roofline, the GEMV alone;
+#   2. trit bench on a generated model of the 2B-4T shape: prompt, decode, roofline, the GEMV alone, and
+#      prompts with and without flash attention; sampled decoding with top-k on the GPU and without;
 #   3. greedy text and a 4-slot server on the GPU against the CPU, on the committed default model;
 #   4. hf_oracle.py: transformers' BitNetForCausalLM and a float64 reference against trit on CPU and CUDA.
 # Each step has its own time limit, so one that hangs does not cost the others.
@@ -24,7 +25,20 @@ tail -n 30 "$out/test_cuda.log"
 
 step "bench: 2B-4T shape"
 timeout 120 "$trit" gen-dummy --shape 2B-4T --type i2_s -o /tmp/trit-2b.gguf -q || status=1
-timeout 150 "$trit" bench -m /tmp/trit-2b.gguf -d cuda -p 128,512 -n 128 -r 3 --roofline --gemv 2>&1 | tee "$out/bench.md" || status=1
+timeout 150 "$trit" bench -m /tmp/trit-2b.gguf -d cuda -p 128,512,2048 -n 128 -r 3 --roofline --gemv 2>&1 | tee "$out/bench.md" || status=1
+step "bench: prompts' attention by the row kernel only (TRIT_CUDA_FLASH_MIN=0)"
+TRIT_CUDA_FLASH_MIN=0 timeout 90 "$trit" bench -m /tmp/trit-2b.gguf -d cuda -p 128,512,2048 -n 0 -r 3 2>&1 |
+  tee "$out/bench_rows.md" || status=1
+
+step "sampled decoding: top-k 40 on the GPU, top-k 40 on the host (TRIT_CUDA_TOP_K=0), whole vocabulary (top-k 0)"
+for mode in gpu:40:1 host:40:0 all:0:1; do
+  IFS=: read -r name k on <<<"$mode"
+  TRIT_CUDA_TOP_K=$on timeout 60 "$trit" run -m /tmp/trit-2b.gguf -d cuda -p "The" -n 256 --ignore-eos --temp 0.8 \
+    --top-k "$k" --seed 7 >"$out/sample_$name.txt" 2>"$out/sample_$name.err" || status=1
+  echo "$name: $(grep -o 'generation: .*' "$out/sample_$name.err")"
+done
+if cmp -s "$out/sample_gpu.txt" "$out/sample_host.txt"; then echo "top-k 40: same text on the GPU and the host"
+else echo "top-k 40: TEXT DIFFERS between the GPU and the host"; status=1; fi
 
 step "greedy text: cuda vs cpu (default model)"
 model=models/default/shakespeare-i2_s.gguf
