@@ -25,10 +25,17 @@ __device__ __forceinline__ float normed(const float* x, const float* w, float s,
   return w ? __fmul_rn(__fmul_rn(x[i], s), w[i]) : x[i];
 }
 
-// One row per block, its values held in registers (kPer per thread: one read of the row): the input
-// (x, or act(gate) * up for the FFN), the optional RMSNorm, absmax, int8 rounding and the sums.
+// One row per block, its values held in registers (up to kQuantPer per thread: one read of the row): the
+// input (x, or act(gate) * up for the FFN), the optional RMSNorm, absmax, int8 rounding and the sums.
+// The block is as small as holds the row (a 2560-wide row: 160 threads), so that a decode step's
+// single-block launches issue no idle warps and their barriers wait for few.
 constexpr int kQuantThreads = 1024;
 constexpr int kQuantPer = 16;  // up to 16384 columns in registers
+
+int quant_threads(int padded_cols) {
+  const int warps = (padded_cols + kQuantPer * 32 - 1) / (kQuantPer * 32);
+  return warps * 32;
+}
 
 struct QuantInput {
   const float* x;  // [n][ld]: the row, or gate (then up at + cols)
@@ -48,7 +55,7 @@ __global__ void __launch_bounds__(kQuantThreads)
   float v[kQuantPer];
 #pragma unroll
   for (int j = 0; j < kQuantPer; ++j) {
-    const int i = threadIdx.x + j * kQuantThreads;
+    const int i = threadIdx.x + j * static_cast<int>(blockDim.x);
     v[j] = 0.0f;
     if (i < in.cols) v[j] = in.glu ? gated(row[i], row[in.cols + i], in.act) : row[i];
   }
@@ -62,14 +69,14 @@ __global__ void __launch_bounds__(kQuantThreads)
     const float s = __fdiv_rn(1.0f, __fsqrt_rn(__fadd_rn(mean, eps)));
 #pragma unroll
     for (int j = 0; j < kQuantPer; ++j) {
-      const int i = threadIdx.x + j * kQuantThreads;
+      const int i = threadIdx.x + j * static_cast<int>(blockDim.x);
       if (i < in.cols) v[j] = __fmul_rn(__fmul_rn(v[j], s), norm_w[i]);
     }
   }
   float amax = 0.0f;
 #pragma unroll
   for (int j = 0; j < kQuantPer; ++j) {
-    const int i = threadIdx.x + j * kQuantThreads;
+    const int i = threadIdx.x + j * static_cast<int>(blockDim.x);
     amax = fmaxf(amax, fabsf(v[j]));
     if (normed_out && i < in.cols) normed_out[r * ld_normed + i] = v[j];
   }
@@ -80,7 +87,7 @@ __global__ void __launch_bounds__(kQuantThreads)
   int32_t sum = 0;
 #pragma unroll
   for (int j = 0; j < kQuantPer; ++j) {
-    const int i = threadIdx.x + j * kQuantThreads;
+    const int i = threadIdx.x + j * static_cast<int>(blockDim.x);
     if (i < out.padded_cols) {
       // Padding (i >= cols) holds 0, which quantises to 0.
       const float c = fminf(fmaxf(__fmul_rn(v[j], scale), -128.0f), 127.0f);
@@ -148,8 +155,8 @@ void quantize_rows(const float* x, int ld_x, int cols, int n, const float* norm_
   if (n == 0) return;
   if (out.padded_cols > kQuantThreads * kQuantPer)
     check(cudaErrorInvalidValue, "quantize_rows: row too wide", __FILE__, __LINE__);
-  quantize_rows_kernel<<<n, kQuantThreads, 0, stream>>>({x, ld_x, cols, false, GluAct::kSilu}, norm_w, eps, out, normed,
-                                                        ld_normed);
+  quantize_rows_kernel<<<n, quant_threads(out.padded_cols), 0, stream>>>({x, ld_x, cols, false, GluAct::kSilu}, norm_w,
+                                                                         eps, out, normed, ld_normed);
   TRIT_CUDA_LAUNCHED();
 }
 
@@ -158,8 +165,8 @@ void glu_quantize_rows(const float* gate_up, int ld_in, int n_ff, int n, GluAct 
   if (n == 0) return;
   if (out.padded_cols > kQuantThreads * kQuantPer)
     check(cudaErrorInvalidValue, "glu_quantize_rows: row too wide", __FILE__, __LINE__);
-  quantize_rows_kernel<<<n, kQuantThreads, 0, stream>>>({gate_up, ld_in, n_ff, true, act}, norm_w, eps, out, normed,
-                                                        ld_normed);
+  quantize_rows_kernel<<<n, quant_threads(out.padded_cols), 0, stream>>>({gate_up, ld_in, n_ff, true, act}, norm_w, eps,
+                                                                         out, normed, ld_normed);
   TRIT_CUDA_LAUNCHED();
 }
 
