@@ -48,15 +48,15 @@ struct CudaBackend::Step {
   int64_t n = 0, n_out = 0;
   bool f16 = true;
   bool decode_only = false;  // one new token per sequence and only its logits
-  // Other steps with flash attention: the prompts' rows in tiles, the lone new tokens' rows apart.
+  // Steps with flash attention: the long prompts' rows in tiles, the other rows listed for the row kernel.
   int64_t n_tiles = 0, n_single = 0;
   std::vector<int64_t> out_rows_per_seq;
 };
 
 namespace {
 
-// Where the parts of a step's upload start: row descriptors at 0, then the output rows, the attention
-// tiles and the lone rows; `end` is where a step of these sizes ends.
+// Where the parts of a step's upload start: row descriptors at 0, then the output rows, the flash
+// attention tiles and the rows left to the row kernel; `end` is where a step of these sizes ends.
 struct StepLayout {
   size_t out_rows, tiles, singles, end;
 };

@@ -408,7 +408,7 @@ void Scheduler::step() {
 }
 
 int32_t Scheduler::device_top_k(const std::vector<Slot*>& batch) const {
-  const int limit = std::min<int64_t>(backend_->device_top_k_limit(), backend_->model().hparams().n_vocab);
+  const int64_t limit = std::min<int64_t>(backend_->device_top_k_limit(), backend_->model().hparams().n_vocab);
   int32_t top = 0;
   for (const Slot* s : batch) {
     const int32_t need = s->sampler->top_needed();

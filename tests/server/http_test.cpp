@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "model/dummy.h"
+#include "model/forward.h"
 #include "model/model.h"
 #include "server/http_server.h"
 #include "server/scheduler.h"
@@ -45,12 +46,44 @@ httplib::Request streaming_request(const std::string& path, const json& body,
   return req;
 }
 
+// The CPU engine behind a backend that says it picks each sequence's top k logits on its device, as the
+// GPU's does, so that the scheduler's device-sampling path runs without a GPU (Backend's own
+// eval_top_k, counted).
+class TopKOnDevice : public model::Backend {
+ public:
+  TopKOnDevice(const model::Model& m, int threads) : cpu_(m, threads) {}
+  std::vector<std::span<const float>> eval(std::span<const model::SequenceInput> batch) override {
+    return cpu_.eval(batch);
+  }
+  std::vector<model::TopLogits> eval_top_k(std::span<const model::SequenceInput> batch, int k) override {
+    ++calls;
+    return Backend::eval_top_k(batch, k);
+  }
+  int device_top_k_limit() const override { return 256; }
+  std::vector<std::span<const float>> embed(std::span<const model::SequenceInput> batch, bool normalize) override {
+    return cpu_.embed(batch, normalize);
+  }
+  const model::Model& model() const override { return cpu_.model(); }
+  std::string device_name() const override { return "test device"; }
+
+  std::atomic<int> calls{0};
+
+ private:
+  model::Forward cpu_;
+};
+
 struct Harness {
-  explicit Harness(SchedulerOptions so = {}, ServerOptions ho = {}) {
+  explicit Harness(SchedulerOptions so = {}, ServerOptions ho = {}, bool top_k_on_device = false) {
     model = model::Model::load(model_path(), {.show_progress = false});
     if (so.n_ctx == 0) so.n_ctx = 256;
     if (so.n_threads == 0) so.n_threads = 2;
-    scheduler = std::make_unique<Scheduler>(*model, so);
+    if (top_k_on_device) {
+      auto backend = std::make_unique<TopKOnDevice>(*model, so.n_threads);
+      top_k_backend = backend.get();
+      scheduler = std::make_unique<Scheduler>(std::move(backend), so);
+    } else {
+      scheduler = std::make_unique<Scheduler>(*model, so);
+    }
     ho.port = 0;
     ho.model_name = "tiny";
     http = std::make_unique<HttpServer>(*scheduler, ho);
@@ -98,6 +131,7 @@ struct Harness {
   }
 
   std::unique_ptr<model::Model> model;
+  TopKOnDevice* top_k_backend = nullptr;  // when the harness was asked for one
   std::unique_ptr<Scheduler> scheduler;
   std::unique_ptr<HttpServer> http;
   int port = 0;
@@ -225,6 +259,34 @@ TEST(Server, ConcurrentRequestsGetTheirLoneAnswers) {
   for (auto& t : clients) t.join();
   for (size_t i = 0; i < prompts.size(); ++i) EXPECT_EQ(got[i], lone[i]) << "prompt " << i;
   EXPECT_GE(h.scheduler->stats().max_step_sequences, 2);  // they really were batched
+}
+
+// Where the backend picks the top k on its device (a GPU), batched steps whose requests all sample from
+// their top k logits take only those; each answer is the one the whole rows give (greedy and seeded
+// top-k sampling alike), and a request that wants token probabilities makes its steps take whole rows.
+TEST(Server, SamplingFromTopLogitsOnTheDeviceGivesTheSameAnswers) {
+  std::vector<json> bodies;
+  for (int i = 0; i < 6; ++i) {
+    json body = greedy("sample " + std::to_string(i) + std::string(i, 'y'), 16);
+    if (i % 2 == 1) body.update({{"temperature", 0.9}, {"top_k", 20 + i}, {"seed", 100 + i}});
+    bodies.push_back(body);
+  }
+  json with_probs = greedy("probabilities", 8);
+  with_probs["n_probs"] = 3;
+  bodies.push_back(with_probs);
+  std::vector<std::string> lone;
+  {
+    Harness h;
+    for (const auto& b : bodies) lone.push_back(h.post("/completion", b)["content"]);
+  }
+  Harness h({.n_slots = 4}, {}, /*top_k_on_device=*/true);
+  std::vector<std::string> got(bodies.size());
+  std::vector<std::thread> clients;
+  for (size_t i = 0; i < bodies.size(); ++i)
+    clients.emplace_back([&, i] { got[i] = h.post("/completion", bodies[i])["content"]; });
+  for (auto& t : clients) t.join();
+  for (size_t i = 0; i < bodies.size(); ++i) EXPECT_EQ(got[i], lone[i]) << "request " << i;
+  EXPECT_GT(h.top_k_backend->calls.load(), 0);
 }
 
 TEST(Server, CachedPromptPrefixIsReusedWithTheSameAnswer) {
