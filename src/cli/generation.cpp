@@ -86,8 +86,7 @@ GenerationStats generate(model::Context& ctx, const std::vector<int32_t>& prompt
   // Where the sampler decides from the top k logits and the backend picks those on the device (a GPU),
   // only they come back; otherwise the whole row.
   const int32_t top = sampler.top_needed();
-  const bool top_on_device =
-      top > 0 && top <= ctx.backend().device_top_k_limit() && top <= ctx.model().hparams().n_vocab;
+  const bool top_on_device = ctx.backend().picks_top_k(top);
   std::vector<float> logits;
   std::vector<int32_t> ids;
   auto eval = [&](std::span<const int32_t> tokens) {

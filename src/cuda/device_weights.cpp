@@ -145,12 +145,18 @@ class Uploader {
 
   DeviceLinear any(const model::Linear& l) { return ternary_or_null(l) ? ternary({&l}) : dense(l); }
   int max_padded_cols() const { return max_padded_cols_; }
+  // Bytes of every matrix uploaded so far: what a token reads, each matrix once.
+  int64_t uploaded() const { return uploaded_; }
 
  private:
-  void done(int64_t bytes) { bar_.add(static_cast<uint64_t>(bytes)); }
+  void done(int64_t bytes) {
+    uploaded_ += bytes;
+    bar_.add(static_cast<uint64_t>(bytes));
+  }
   runtime::ProgressBar bar_;
   runtime::ThreadPool pool_;
   int max_padded_cols_ = 128;
+  int64_t uploaded_ = 0;
 };
 
 int64_t upload_estimate(const model::Model& model) {
@@ -224,12 +230,7 @@ DeviceWeights DeviceWeights::upload(const model::Model& model, bool show_progres
   }
   dw.output = up.any(w.output);
   dw.max_padded_cols = up.max_padded_cols();
-  dw.bytes_per_token = dw.output.bytes;
-  for (const DeviceLayer& dl : dw.layers) {
-    dw.bytes_per_token += dl.wo.bytes + dl.down.bytes;
-    for (const auto* group : {&dl.qkv, &dl.gate_up})
-      for (const DeviceLinear& d : *group) dw.bytes_per_token += d.bytes;
-  }
+  dw.bytes_per_token = up.uploaded();
   return dw;
 }
 

@@ -31,7 +31,13 @@ int gpu_index(const std::string& device) {
   return index;
 }
 
-#if !defined(TRIT_HAVE_CUDA)
+#if defined(TRIT_HAVE_CUDA)
+// True when the environment variable is set to "0" (the CUDA backend's switches for comparisons).
+bool env_off(const char* name) {
+  const char* value = std::getenv(name);
+  return value && std::string(value) == "0";
+}
+#else
 [[noreturn]] void no_cuda(const std::string& device) {
   trit::fail(
       "--device {}: this trit was built without the CUDA backend (rebuild with nvcc installed, or "
@@ -59,13 +65,11 @@ std::unique_ptr<model::Backend> make_backend(const model::Model& model, const Ba
   cuda::CudaOptions cuda_options;
   cuda_options.device = index;
   // TRIT_CUDA_GRAPHS=0 launches every kernel of a decode step directly (for comparisons).
-  const char* graphs = std::getenv("TRIT_CUDA_GRAPHS");
-  cuda_options.graphs = options.cuda_graphs && !(graphs && std::string(graphs) == "0");
+  cuda_options.graphs = !env_off("TRIT_CUDA_GRAPHS");
   // TRIT_CUDA_FLASH_MIN=N: flash attention for prompts of N new tokens or more (0: never; for comparisons).
   if (const char* flash = std::getenv("TRIT_CUDA_FLASH_MIN")) cuda_options.flash_min_tokens = std::atoi(flash);
   // TRIT_CUDA_TOP_K=0: sampling takes whole logit rows to the host (for comparisons).
-  const char* top_k = std::getenv("TRIT_CUDA_TOP_K");
-  cuda_options.top_k_on_device = !(top_k && std::string(top_k) == "0");
+  cuda_options.top_k_on_device = !env_off("TRIT_CUDA_TOP_K");
   cuda_options.show_progress = options.show_progress;
   return std::make_unique<cuda::CudaBackend>(model, cuda_options);
 #else

@@ -16,7 +16,6 @@ struct BackendOptions {
   std::string device = "cpu";  // "cpu", "cuda", "cuda:N"
   int n_threads = 0;           // CPU threads (also the CPU work of a GPU backend: none today)
   bool show_progress = true;
-  bool cuda_graphs = true;
 };
 
 // Throws trit::Error for an unknown device name, a device this build lacks, or no usable GPU.

@@ -43,6 +43,8 @@ class Backend {
   // The largest k for which eval_top_k picks the top on the device, so is worth calling instead of eval
   // (0: never; the CPU).
   virtual int device_top_k_limit() const { return 0; }
+  // Whether eval_top_k(batch, k) picks the top on the device: 1 <= k <= device_top_k_limit(), n_vocab.
+  bool picks_top_k(int64_t k) const { return k > 0 && k <= device_top_k_limit() && k <= model().hparams().n_vocab; }
 
   // For embedding models: one pooled (and optionally L2-normalised) vector per sequence (forward.h).
   virtual std::vector<std::span<const float>> embed(std::span<const SequenceInput> batch, bool normalize) = 0;

@@ -22,18 +22,16 @@ double ms_between(Clock::time_point a, Clock::time_point b) {
 // The top n tokens of softmax(logits), most probable first.
 std::vector<TokenProbability> top_probabilities(std::span<const float> logits, int32_t n,
                                                 const tokenizer::Tokenizer& tok) {
-  const float max_logit = *std::max_element(logits.begin(), logits.end());
+  std::vector<float> top;
+  std::vector<int32_t> ids;
+  model::top_logits(logits, static_cast<int>(std::min(logits.size(), static_cast<size_t>(n))), top, ids);
+  const float max_logit = top[0];
   double sum = 0;
   for (float l : logits) sum += std::exp(static_cast<double>(l - max_logit));
-  std::vector<int32_t> ids(logits.size());
-  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int32_t>(i);
-  const size_t k = std::min(ids.size(), static_cast<size_t>(n));
-  std::partial_sort(ids.begin(), ids.begin() + static_cast<ptrdiff_t>(k), ids.end(),
-                    [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
   std::vector<TokenProbability> out;
-  for (size_t i = 0; i < k; ++i)
+  for (size_t i = 0; i < ids.size(); ++i)
     out.push_back({ids[i], tok.token_to_piece(ids[i], true),
-                   static_cast<float>(std::exp(static_cast<double>(logits[ids[i]] - max_logit)) / sum)});
+                   static_cast<float>(std::exp(static_cast<double>(top[i] - max_logit)) / sum)});
   return out;
 }
 
@@ -408,11 +406,10 @@ void Scheduler::step() {
 }
 
 int32_t Scheduler::device_top_k(const std::vector<Slot*>& batch) const {
-  const int64_t limit = std::min<int64_t>(backend_->device_top_k_limit(), backend_->model().hparams().n_vocab);
   int32_t top = 0;
   for (const Slot* s : batch) {
     const int32_t need = s->sampler->top_needed();
-    if (need <= 0 || need > limit || s->task->params().n_probs > 0) return 0;
+    if (!backend_->picks_top_k(need) || s->task->params().n_probs > 0) return 0;
     top = std::max(top, need);
   }
   return top;
