@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "device/backend_factory.h"
 #include "model/embedding.h"
 #include "model/model.h"
 #include "runtime/error.h"
@@ -31,6 +32,7 @@ struct EmbedFlags {
   int64_t max_tokens = 0;
   int n_threads = 0;
   std::string cache_type = "f16";
+  std::string device = "cpu";
   bool no_normalize = false;
   bool mmap = false;
   bool quiet = false;
@@ -100,7 +102,9 @@ void embed(const EmbedFlags& f) {
     }
   }
 
-  model::Embedder embedder(*m, f.n_threads, f.cache_type == "f32" ? model::KvType::kF32 : model::KvType::kF16);
+  model::Embedder embedder(
+      device::make_backend(*m, {.device = f.device, .n_threads = f.n_threads, .show_progress = !f.quiet}),
+      f.cache_type == "f32" ? model::KvType::kF32 : model::KvType::kF16);
   runtime::ProgressBar progress("embedding", inputs.size(), runtime::ProgressBar::Unit::kCount, f.quiet);
   const auto start = std::chrono::steady_clock::now();
   int64_t n_tokens = 0;
@@ -117,8 +121,8 @@ void embed(const EmbedFlags& f) {
   progress.finish();
   if (!f.quiet) {
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    fmt::print(stderr, "{} inputs, {} tokens in {:.1f} ms ({:.1f} tok/s), {} dimensions\n", inputs.size(), n_tokens, ms,
-               ms > 0 ? n_tokens * 1000.0 / ms : 0.0, h.n_embd);
+    fmt::print(stderr, "{} inputs, {} tokens in {:.1f} ms ({:.1f} tok/s), {} dimensions, on {}\n", inputs.size(),
+               n_tokens, ms, ms > 0 ? n_tokens * 1000.0 / ms : 0.0, h.n_embd, embedder.backend().device_name());
   }
 }
 
@@ -146,6 +150,8 @@ void register_embed(CLI::App& app) {
   cmd->add_option("-t,--threads", flags->n_threads, "Threads (default: all cores)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--cache-type", flags->cache_type, "KV cache element type: f16 (as llama.cpp) or f32")
       ->check(CLI::IsMember({"f16", "f32"}))
+      ->capture_default_str();
+  cmd->add_option("-d,--device", flags->device, "Where the forward pass runs: cpu, cuda or cuda:N (a CUDA build)")
       ->capture_default_str();
   cmd->add_flag("--mmap", flags->mmap, "Use the weights in place from the mapped file (faster start)");
   cmd->add_flag("--no-normalize", flags->no_normalize, "Pooled hidden states without L2 normalisation");

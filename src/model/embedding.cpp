@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "model/forward.h"
+#include "runtime/assert.h"
 #include "runtime/error.h"
 
 namespace trit::model {
@@ -16,12 +18,17 @@ std::vector<int32_t> embedding_tokens(const tokenizer::Tokenizer& tok, std::stri
   return ids;
 }
 
-Embedder::Embedder(const Model& model, int n_threads, KvType kv_type) : forward_(model, n_threads), kv_type_(kv_type) {}
+Embedder::Embedder(const Model& model, int n_threads, KvType kv_type)
+    : backend_(std::make_unique<Forward>(model, n_threads)), kv_type_(kv_type) {}
+
+Embedder::Embedder(std::unique_ptr<Backend> backend, KvType kv_type) : backend_(std::move(backend)), kv_type_(kv_type) {
+  TRIT_ASSERT(backend_ != nullptr);
+}
 
 std::vector<std::vector<float>> Embedder::embed(std::span<const std::vector<int32_t>> inputs, bool normalize) {
   std::vector<std::vector<float>> out;
   if (inputs.empty()) return out;
-  const HParams& h = forward_.model().hparams();
+  const HParams& h = backend_->model().hparams();
   std::vector<KvCache> caches;
   caches.reserve(inputs.size());
   std::vector<SequenceInput> batch;
@@ -30,7 +37,7 @@ std::vector<std::vector<float>> Embedder::embed(std::span<const std::vector<int3
     caches.emplace_back(h, static_cast<int64_t>(tokens.size()), kv_type_);
   }
   for (size_t i = 0; i < inputs.size(); ++i) batch.push_back({&caches[i], inputs[i]});
-  for (std::span<const float> e : forward_.embed(batch, normalize)) out.emplace_back(e.begin(), e.end());
+  for (std::span<const float> e : backend_->embed(batch, normalize)) out.emplace_back(e.begin(), e.end());
   return out;
 }
 

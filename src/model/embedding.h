@@ -1,14 +1,16 @@
 // Text embeddings from an embedding model (BitNet-embedding-0.6B / -270M): inputs tokenised as the
 // model expects, run together in one forward pass (each with its own KV cache sized to its tokens),
-// pooled and L2-normalised (Forward::embed), and the optional int8 / binary output quantisations.
+// pooled and L2-normalised (Backend::embed: the CPU's Forward or a GPU backend), and the optional int8 /
+// binary output quantisations.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
 
-#include "model/forward.h"
+#include "model/backend.h"
 #include "model/kv_cache.h"
 #include "model/model.h"
 
@@ -21,19 +23,21 @@ std::vector<int32_t> embedding_tokens(const tokenizer::Tokenizer& tok, std::stri
 
 class Embedder {
  public:
-  // kv_type f16 rounds as llama.cpp does; f32 keeps attention in float.
+  // On the CPU with n_threads. kv_type f16 rounds as llama.cpp does; f32 keeps attention in float.
   explicit Embedder(const Model& model, int n_threads = 0, KvType kv_type = KvType::kF16);
+  // On any backend (device::make_backend: the CPU or a GPU).
+  Embedder(std::unique_ptr<Backend> backend, KvType kv_type);
 
   // One vector of n_embd floats per input, every input in one forward pass; each is bit-identical to
   // the input's embedding alone. normalize: divide by the L2 norm (the models' definition).
   // Throws trit::Error for an empty input or an out-of-range token id.
   std::vector<std::vector<float>> embed(std::span<const std::vector<int32_t>> inputs, bool normalize = true);
 
-  int64_t n_embd() const { return forward_.model().hparams().n_embd; }
-  Forward& forward() { return forward_; }
+  int64_t n_embd() const { return backend_->model().hparams().n_embd; }
+  Backend& backend() { return *backend_; }
 
  private:
-  Forward forward_;
+  std::unique_ptr<Backend> backend_;
   KvType kv_type_;
 };
 

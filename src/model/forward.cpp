@@ -24,6 +24,7 @@
 #include "kernels/norm.h"
 #include "kernels/rope.h"
 #include "kernels/weighted_sum.h"
+#include "model/pooling.h"
 #include "runtime/assert.h"
 #include "runtime/error.h"
 
@@ -288,35 +289,14 @@ std::vector<std::span<const float>> Forward::eval(std::span<const SequenceInput>
 
 std::vector<std::span<const float>> Forward::embed(std::span<const SequenceInput> batch, bool normalize) {
   const HParams& h = model_.hparams();
-  const Weights& w = model_.weights();
   run_layers(batch);
   const int64_t d = h.n_embd;
-  const Pooling pooling = h.pooling == Pooling::kNone ? Pooling::kLast : h.pooling;
   embeddings_.assign(segments_.size() * static_cast<size_t>(d), 0.0f);
-  std::vector<float> row(static_cast<size_t>(d));
-  std::vector<double> sum(static_cast<size_t>(d));
   std::vector<std::span<const float>> result;
   for (size_t s = 0; s < segments_.size(); ++s) {
     const Segment& seg = segments_[s];
     float* out = embeddings_.data() + s * d;
-    if (pooling == Pooling::kMean) {
-      std::fill(sum.begin(), sum.end(), 0.0);
-      for (int64_t t = 0; t < seg.n_tokens; ++t) {
-        kernels::rms_norm(x_.data() + (seg.first_row + t) * d, w.output_norm.data(), row.data(), d, h.rms_eps);
-        for (int64_t i = 0; i < d; ++i) sum[i] += row[i];
-      }
-      for (int64_t i = 0; i < d; ++i) out[i] = static_cast<float>(sum[i] / static_cast<double>(seg.n_tokens));
-    } else {
-      const int64_t r = pooling == Pooling::kCls ? seg.first_row : seg.first_row + seg.n_tokens - 1;
-      kernels::rms_norm(x_.data() + r * d, w.output_norm.data(), out, d, h.rms_eps);
-    }
-    if (normalize) {
-      double ss = 0.0;
-      for (int64_t i = 0; i < d; ++i) ss += static_cast<double>(out[i]) * out[i];
-      const double norm = std::sqrt(ss);
-      const float inv = norm > 0.0 ? static_cast<float>(1.0 / norm) : 0.0f;
-      for (int64_t i = 0; i < d; ++i) out[i] *= inv;
-    }
+    pool_embedding(h, model_.weights().output_norm, x_.data() + seg.first_row * d, seg.n_tokens, normalize, out);
     result.emplace_back(out, static_cast<size_t>(d));
   }
   return result;

@@ -124,7 +124,39 @@ TEST_F(EmbedCli, ProgressAndSpeedGoToStderr) {
   const auto r = run("embed -m " + qwen_ + " -p abc");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("tok/s"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("on cpu ("), std::string::npos) << r.err;  // the device it ran on
   EXPECT_EQ(lines(r.out).size(), 1u);
+}
+
+// --device: cpu is the default; cuda runs on a GPU (close to the CPU's vectors; tests/cuda pins the
+// bound) or, without one or without the CUDA backend, fails naming why; other names are refused.
+TEST_F(EmbedCli, DeviceFlagPicksTheBackend) {
+  const std::string args = " -p 'hello world' -p zebra -q";
+  const auto plain = run("embed -m " + gemma_ + args);
+  const auto cpu = run("embed -m " + gemma_ + args + " -d cpu");
+  ASSERT_EQ(cpu.exit_code, 0) << cpu.err;
+  EXPECT_EQ(cpu.out, plain.out);
+  const auto gpu = run("embed -m " + gemma_ + args + " --device cuda");
+  if (gpu.exit_code == 0) {
+    const auto want = lines(cpu.out), got = lines(gpu.out);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      const auto a = want[i]["embedding"].get<std::vector<double>>(),
+                 b = got[i]["embedding"].get<std::vector<double>>();
+      ASSERT_EQ(a.size(), b.size());
+      double dot = 0;
+      for (size_t k = 0; k < a.size(); ++k) dot += a[k] * b[k];
+      EXPECT_GT(dot, 0.9999) << "input " << i;
+    }
+  } else {
+    EXPECT_EQ(gpu.exit_code, 1) << gpu.err;
+    EXPECT_TRUE(gpu.err.find("no usable GPU") != std::string::npos ||
+                gpu.err.find("built without the CUDA backend") != std::string::npos)
+        << gpu.err;
+  }
+  const auto bad = run("embed -m " + gemma_ + args + " -d tpu");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("unknown device 'tpu'"), std::string::npos) << bad.err;
 }
 
 TEST_F(EmbedCli, BadInputFailsWithAMessage) {
