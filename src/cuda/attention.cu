@@ -20,14 +20,22 @@ __device__ __forceinline__ float load(const void* base, int64_t i, bool f16) {
 }
 
 // One block per (row, head) over every Q, K and V head of the row: Q heads rotated in place (attention
-// reads them there), K heads rotated and stored in the cache, V heads stored. Every element is one
-// thread's, so no barrier.
+// reads them there), K heads rotated and stored in the cache, V heads stored. Q and K heads are first
+// RMS-normed in place where the model has per-head norms (then a barrier, as RoPE pairs elements of
+// different threads); otherwise every element is one thread's.
 __global__ void __launch_bounds__(kThreads) rope_store_kernel(RopeStoreArgs a) {
+  __shared__ double shared_d[32];
   const int r = blockIdx.x, h = blockIdx.y;
   const RowDesc row = a.rows[r];
   float* head = a.qkv + static_cast<int64_t>(r) * a.ld + static_cast<int64_t>(h) * a.head_dim;
   const int kv_dim = a.n_head_kv * a.head_dim;
   const bool is_q = h < a.n_head, is_v = h >= a.n_head + a.n_head_kv;
+  const float* norm_w = is_q ? a.q_norm : is_v ? nullptr : a.k_norm;
+  if (norm_w) {  // the same for the whole block, so every thread reaches the barriers
+    const float s = rms_scale(head, a.head_dim, a.norm_eps, shared_d);  // every read of head done
+    for (int i = threadIdx.x; i < a.head_dim; i += blockDim.x) head[i] = normed(head, norm_w, s, i);
+    __syncthreads();  // RoPE pairs elements of different threads
+  }
   const int64_t at = a.layer * row.layer_stride + static_cast<int64_t>(row.pos) * kv_dim +
                      static_cast<int64_t>(is_q   ? 0
                                           : is_v ? h - a.n_head - a.n_head_kv

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "kernels/rope.h"
+#include "model/pooling.h"
 #include "runtime/assert.h"
 #include "runtime/error.h"
 
@@ -122,6 +123,8 @@ void CudaBackend::ensure_capacity(int64_t rows, int64_t out_rows) {
   att_ = DeviceBuffer(floats(cap * h.n_embd_q()));
   gate_up_ = DeviceBuffer(floats(cap * 2 * h.n_ff));
   normed_ = DeviceBuffer(floats(cap * widest));
+  xn_ = DeviceBuffer(floats(cap * widest));
+  o_ = DeviceBuffer(floats(cap * h.n_embd));
   const int64_t padded = std::max<int64_t>(weights_.max_padded_cols, round_up(widest, 128));
   q_ = DeviceBuffer(static_cast<size_t>(std::max(cap, out_cap) * padded));
   q_scale_ = DeviceBuffer(floats(std::max(cap, out_cap)));
@@ -138,6 +141,7 @@ void CudaBackend::ensure_capacity(int64_t rows, int64_t out_rows) {
   step_ = DeviceBuffer(step_layout(cap, out_cap, cap, cap).end);
   step_host_ = PinnedBuffer(step_x_offset() + floats(cap * h.n_embd));
   logits_host_ = PinnedBuffer(floats(out_cap * h.n_vocab));
+  hidden_host_ = PinnedBuffer(floats(cap * h.n_embd));
   ids_host_ = PinnedBuffer(static_cast<size_t>(out_cap) * sizeof(int32_t));
   top_logits_host_ = PinnedBuffer(top_n * sizeof(float));
   top_ids_host_ = PinnedBuffer(top_n * sizeof(int32_t));
@@ -157,14 +161,24 @@ void CudaBackend::ensure_context(int64_t n_ctx) {
                n_ctx, name_);
   kernels::RopeParams rope = h.rope;
   if (!model_.weights().rope_freqs.empty()) rope.freq_factors = model_.weights().rope_freqs.data();
-  const int64_t half = rope.n_rot / 2;
   // The CPU's own angle computation, so that positions rotate bit for bit as there.
-  std::vector<float> cos_t(static_cast<size_t>(n_ctx * half)), sin_t(static_cast<size_t>(n_ctx * half));
-  for (int64_t p = 0; p < n_ctx; ++p) kernels::rope_angles(p, rope, cos_t.data() + p * half, sin_t.data() + p * half);
-  rope_cos_ = DeviceBuffer(cos_t.size() * sizeof(float));
-  rope_cos_.upload(cos_t.data(), cos_t.size() * sizeof(float));
-  rope_sin_ = DeviceBuffer(sin_t.size() * sizeof(float));
-  rope_sin_.upload(sin_t.data(), sin_t.size() * sizeof(float));
+  auto tables = [&](const kernels::RopeParams& params, DeviceBuffer& cos_d, DeviceBuffer& sin_d) {
+    const int64_t half = params.n_rot / 2;
+    std::vector<float> cos_t(static_cast<size_t>(n_ctx * half)), sin_t(static_cast<size_t>(n_ctx * half));
+    for (int64_t p = 0; p < n_ctx; ++p)
+      kernels::rope_angles(p, params, cos_t.data() + p * half, sin_t.data() + p * half);
+    cos_d = DeviceBuffer(cos_t.size() * sizeof(float));
+    cos_d.upload(cos_t.data(), cos_t.size() * sizeof(float));
+    sin_d = DeviceBuffer(sin_t.size() * sizeof(float));
+    sin_d.upload(sin_t.data(), sin_t.size() * sizeof(float));
+  };
+  tables(rope, rope_cos_, rope_sin_);
+  if (h.n_swa > 0) {  // sliding-window layers rotate with their own base, unscaled (as the CPU)
+    kernels::RopeParams swa = rope;
+    swa.freq_base = h.rope_freq_base_swa;
+    swa.freq_scale = 1.0f;
+    tables(swa, rope_swa_cos_, rope_swa_sin_);
+  }
   ctx_capacity_ = n_ctx;
 }
 
@@ -215,6 +229,7 @@ void CudaBackend::prepare(std::span<const model::SequenceInput> batch, Step& ste
   int64_t n_tiles = 0, n_single = 0;
   const size_t x_offset = step_x_offset();
   float* x = reinterpret_cast<float*>(step_host_.get<char>() + x_offset);
+  const float embd_scale = std::sqrt(static_cast<float>(h.n_embd));
   int64_t r = 0, o = 0;
   for (const model::SequenceInput& in : batch) {
     auto* state = dynamic_cast<DeviceKv*>(in.cache->device_state());
@@ -240,7 +255,10 @@ void CudaBackend::prepare(std::span<const model::SequenceInput> batch, Step& ste
     for (int64_t t = 0; t < len; ++t, ++r) {
       descs[r] = {static_cast<int32_t>(in.cache->n_past() + t), len == 1 ? 1 : 0, state->layer_stride, state->k.get(),
                   state->v.get()};
-      model_.weights().token_embd.row(in.tokens[static_cast<size_t>(t)], x + r * h.n_embd);
+      float* e = x + r * h.n_embd;
+      model_.weights().token_embd.row(in.tokens[static_cast<size_t>(t)], e);
+      if (h.traits.embd_scale)  // Gemma: as the CPU scales them
+        for (int64_t i = 0; i < h.n_embd; ++i) e[i] *= embd_scale;
       if (in.all_logits || t == len - 1) out_rows[o++] = static_cast<int32_t>(r);
     }
   }
@@ -281,21 +299,69 @@ void CudaBackend::enqueue(const Step& step, Output output) {
   };
   const float scale = h.attn_scale > 0.0f ? h.attn_scale : 1.0f / std::sqrt(static_cast<float>(h.head_dim));
 
+  float* xn = xn_.get<float>();
+  // RMSNorm by `first` (or none) then by `second` (or none), fused into the int8 rounding of q: the
+  // embedding models chain two norms (a block's norm, then the projection's own), the others one.
+  auto quantize_normed = [&](const float* in, int ld, int cols, const float* first, const float* second,
+                             const QuantizedRows& q, float* keep) {
+    if (first && second) {
+      rms_norm_rows(in, ld, cols, n, first, eps, xn, cols, false, stream_);
+      quantize_rows(xn, cols, cols, n, second, eps, q, keep, cols, stream_);
+    } else {
+      quantize_rows(in, ld, cols, n, first ? first : second, eps, q, keep, cols, stream_);
+    }
+  };
+  // A block's input projections (Q/K/V or gate/up, fused or not) into out at successive columns: the
+  // block's norm of x, then (the embedding models) each part's own norm of those normed rows.
+  auto project = [&](const float* block_norm, const std::vector<DeviceLinear>& parts, const float* const* norm_in,
+                     float* out, int ld_out, float* keep) {
+    const QuantizedRows q = quant(d);
+    const bool own_norms = norm_in[0] != nullptr;
+    if (own_norms)
+      rms_norm_rows(x, d, d, n, block_norm, eps, xn, d, false, stream_);
+    else
+      quantize_rows(x, d, d, n, block_norm, eps, q, keep, d, stream_);
+    int col = 0;
+    for (size_t i = 0; i < parts.size(); ++i) {
+      if (own_norms) quantize_rows(xn, d, d, n, norm_in[i], eps, q, keep, d, stream_);
+      linear(parts[i], q, d, n, out + col, ld_out, false);
+      col += parts[i].rows;
+    }
+  };
+  // A block's output into the residual: accumulated by the projection, or (Gemma's post-norms) written
+  // apart, normed, then added.
+  auto residual = [&](const DeviceLinear& lin, const QuantizedRows& q, int cols, const float* post_norm) {
+    if (post_norm == nullptr) {
+      linear(lin, q, cols, n, x, d, true);
+    } else {
+      linear(lin, q, cols, n, o_.get<float>(), d, false);
+      rms_norm_rows(o_.get<float>(), d, d, n, post_norm, eps, x, d, true, stream_);
+    }
+  };
+
   for (int64_t l = 0; l < h.n_layer; ++l) {
     const DeviceLayer& L = weights_.layers[static_cast<size_t>(l)];
+    const bool swa = h.is_swa_layer(l);
     float* keep = L.needs_float_input ? normed : nullptr;
-    // Attention block.
-    QuantizedRows q = quant(d);
-    quantize_rows(x, d, d, n, L.attn_norm, eps, q, keep, d, stream_);
-    int col = 0;
-    for (const DeviceLinear& lin : L.qkv) {
-      linear(lin, q, d, n, qkv_.get<float>() + col, ld_qkv, false);
-      col += lin.rows;
-    }
-    rope_store({qkv_.get<float>(), ld_qkv, n, static_cast<int>(h.n_head), static_cast<int>(h.n_head_kv),
-                static_cast<int>(h.head_dim), static_cast<int>(h.rope.n_rot), h.rope.style == kernels::RopeStyle::kNeox,
-                rope_cos_.get<float>(), rope_sin_.get<float>(), rows, static_cast<int>(l), step.f16},
-               stream_);
+    // Attention block: Q/K/V, per-head norms and RoPE, the cache store, attention, the output projection.
+    project(L.attn_norm, L.qkv, L.norm_in + kNormInQ, qkv_.get<float>(), ld_qkv, keep);
+    RopeStoreArgs rope{qkv_.get<float>(),
+                       ld_qkv,
+                       n,
+                       static_cast<int>(h.n_head),
+                       static_cast<int>(h.n_head_kv),
+                       static_cast<int>(h.head_dim),
+                       static_cast<int>(h.rope.n_rot),
+                       h.rope.style == kernels::RopeStyle::kNeox,
+                       (swa ? rope_swa_cos_ : rope_cos_).get<float>(),
+                       (swa ? rope_swa_sin_ : rope_sin_).get<float>(),
+                       rows,
+                       static_cast<int>(l),
+                       step.f16};
+    rope.q_norm = L.attn_q_norm;
+    rope.k_norm = L.attn_k_norm;
+    rope.norm_eps = eps;
+    rope_store(rope, stream_);
     AttentionArgs att{qkv_.get<float>(),
                       ld_qkv,
                       n,
@@ -303,7 +369,7 @@ void CudaBackend::enqueue(const Step& step, Output output) {
                       static_cast<int>(h.n_head_kv),
                       static_cast<int>(h.head_dim),
                       scale,
-                      0,
+                      swa ? static_cast<int>(h.n_swa) : 0,
                       rows,
                       static_cast<int>(l),
                       step.f16,
@@ -316,21 +382,27 @@ void CudaBackend::enqueue(const Step& step, Output output) {
       att.row_list = singles;
     }
     attention(att, stream_);
-    q = quant(hd_q);
-    quantize_rows(att_.get<float>(), hd_q, hd_q, n, L.attn_sub_norm, eps, q, keep, hd_q, stream_);
-    linear(L.wo, q, hd_q, n, x, d, true);
-    // Feed-forward block.
-    q = quant(d);
-    quantize_rows(x, d, d, n, L.ffn_norm, eps, q, keep, d, stream_);
-    col = 0;
-    for (const DeviceLinear& lin : L.gate_up) {
-      linear(lin, q, d, n, gate_up_.get<float>() + col, 2 * n_ff, false);
-      col += lin.rows;
-    }
+    QuantizedRows q = quant(hd_q);
+    quantize_normed(att_.get<float>(), hd_q, hd_q, L.attn_sub_norm, L.norm_in[kNormInO], q, keep);
+    residual(L.wo, q, hd_q, L.post_attn_norm);
+
+    // Feed-forward block: gate and up, the gated activation with its sub-norm(s), down.
+    project(L.ffn_norm, L.gate_up, L.norm_in + kNormInGate, gate_up_.get<float>(), 2 * n_ff, keep);
     q = quant(n_ff);
-    glu_quantize_rows(gate_up_.get<float>(), 2 * n_ff, n_ff, n, glu_act(h.ffn_act), L.ffn_sub_norm, eps, q, keep, n_ff,
-                      stream_);
-    linear(L.down, q, n_ff, n, x, d, true);
+    if (L.norm_in[kNormInDown]) {  // act(gate) * up, its sub-norm, then down's own norm
+      glu_quantize_rows(gate_up_.get<float>(), 2 * n_ff, n_ff, n, glu_act(h.ffn_act), L.ffn_sub_norm, eps, q, xn, n_ff,
+                        stream_);
+      quantize_rows(xn, n_ff, n_ff, n, L.norm_in[kNormInDown], eps, q, keep, n_ff, stream_);
+    } else {
+      glu_quantize_rows(gate_up_.get<float>(), 2 * n_ff, n_ff, n, glu_act(h.ffn_act), L.ffn_sub_norm, eps, q, keep,
+                        n_ff, stream_);
+    }
+    residual(L.down, q, n_ff, L.post_ffw_norm);
+  }
+  if (output.kind == Output::kHidden) {  // embeddings: the final hidden rows go to the host for pooling
+    TRIT_CUDA_CHECK(cudaMemcpyAsync(hidden_host_.get(), x, static_cast<size_t>(n) * d * sizeof(float),
+                                    cudaMemcpyDeviceToHost, stream_));
+    return;
   }
   // Output: the rows that want logits, normed, through the output projection.
   gather_rms_norm(x, d, out_rows, n_out, d, weights_.output_norm, eps, xo_.get<float>(), stream_);
@@ -358,6 +430,8 @@ void CudaBackend::enqueue(const Step& step, Output output) {
                                       cudaMemcpyDeviceToHost, stream_));
       break;
     }
+    case Output::kHidden:
+      break;
     case Output::kLogits:
       TRIT_CUDA_CHECK(cudaMemcpyAsync(logits_host_.get(), logits_.get(),
                                       static_cast<size_t>(n_out) * n_vocab * sizeof(float), cudaMemcpyDeviceToHost,
@@ -445,8 +519,26 @@ std::vector<int32_t> CudaBackend::eval_greedy(std::span<const model::SequenceInp
   return std::vector<int32_t>(ids, ids + step.n_out);
 }
 
-std::vector<std::span<const float>> CudaBackend::embed(std::span<const model::SequenceInput>, bool) {
-  trit::fail("--device cuda does not compute embeddings yet: use --device cpu for them");
+std::vector<std::span<const float>> CudaBackend::embed(std::span<const model::SequenceInput> batch, bool normalize) {
+  Step step;
+  prepare(batch, step);
+  run(step, Output{Output::kHidden, 0});
+  for (const model::SequenceInput& in : batch) in.cache->advance(static_cast<int64_t>(in.tokens.size()));
+  // Pooled on the host by the CPU's own code (model/pooling.h), so both devices pool alike.
+  const model::HParams& h = model_.hparams();
+  const int64_t d = h.n_embd;
+  embeddings_.assign(batch.size() * static_cast<size_t>(d), 0.0f);
+  std::vector<std::span<const float>> result;
+  int64_t first_row = 0;
+  for (size_t s = 0; s < batch.size(); ++s) {
+    const int64_t len = static_cast<int64_t>(batch[s].tokens.size());
+    float* out = embeddings_.data() + s * d;
+    model::pool_embedding(h, model_.weights().output_norm, hidden_host_.get<float>() + first_row * d, len, normalize,
+                          out);
+    result.emplace_back(out, static_cast<size_t>(d));
+    first_row += len;
+  }
+  return result;
 }
 
 }  // namespace trit::cuda

@@ -39,6 +39,7 @@ class CudaBackend : public model::Backend {
   ~CudaBackend() override;
 
   std::vector<std::span<const float>> eval(std::span<const model::SequenceInput> batch) override;
+  // The layers on the GPU, then the final hidden rows pooled on the host as the CPU pools them.
   std::vector<std::span<const float>> embed(std::span<const model::SequenceInput> batch, bool normalize) override;
   const model::Model& model() const override { return model_; }
   std::string device_name() const override { return name_; }
@@ -55,9 +56,10 @@ class CudaBackend : public model::Backend {
 
  private:
   struct Step;
-  // What a step brings back to the host: every output row's logits, its argmax, or its top k logits.
+  // What a step brings back to the host: every output row's logits, its argmax, its top k logits, or
+  // (embeddings) every row's final hidden state, before the output norm.
   struct Output {
-    enum Kind { kLogits = 0, kArgmax = 1, kTopK = 2 } kind = kLogits;
+    enum Kind { kLogits = 0, kArgmax = 1, kTopK = 2, kHidden = 3 } kind = kLogits;
     int k = 0;
   };
   void prepare(std::span<const model::SequenceInput> batch, Step& step);
@@ -83,9 +85,11 @@ class CudaBackend : public model::Backend {
   // drops them.
   int64_t capacity_ = 0, out_capacity_ = 0, ctx_capacity_ = 0;
   DeviceBuffer x_, qkv_, att_, gate_up_, normed_, q_, q_scale_, q_sum_, xo_, logits_, ids_, step_;
-  DeviceBuffer top_scratch_, top_logits_, top_ids_;  // top_k_rows' passes and result
-  DeviceBuffer rope_cos_, rope_sin_;
-  PinnedBuffer step_host_, logits_host_, ids_host_, top_logits_host_, top_ids_host_;
+  DeviceBuffer xn_, o_;  // a first norm's rows before a second (embedding models); post-normed outputs (Gemma)
+  DeviceBuffer top_scratch_, top_logits_, top_ids_;                 // top_k_rows' passes and result
+  DeviceBuffer rope_cos_, rope_sin_, rope_swa_cos_, rope_swa_sin_;  // [position][n_rot / 2]; SWA layers' own
+  PinnedBuffer step_host_, logits_host_, ids_host_, top_logits_host_, top_ids_host_, hidden_host_;
+  std::vector<float> embeddings_;              // embed()'s pooled vectors
   std::map<int64_t, cudaGraphExec_t> graphs_;  // by decode batch size, cache type and output
 };
 

@@ -35,17 +35,9 @@ const model::Linear* ternary_or_null(const model::Linear& l) {
   return l.kind == model::Linear::Kind::kI2 ? &l : nullptr;
 }
 
+// What the kernels cannot take: widths the vectorised loads need, head sizes past the per-thread arrays.
 void reject_unsupported(const model::Model& model) {
   const model::HParams& h = model.hparams();
-  const model::Weights& w = model.weights();
-  auto cpu_only = [&](const char* what) {
-    trit::fail("--device cuda does not run {} yet ({} models run on the CPU: --device cpu)", what, h.arch);
-  };
-  if (h.traits.qk_norm) cpu_only("per-head Q/K norms");
-  if (h.traits.post_norms) cpu_only("post-norms");
-  if (h.traits.embd_scale) cpu_only("scaled embeddings");
-  if (h.n_swa > 0) cpu_only("sliding-window attention");
-  if (!w.layers.empty() && w.layers[0].has_norm_in()) cpu_only("per-projection input norms");
   if (h.n_embd % 8 != 0 || h.n_ff % 8 != 0 || h.n_embd_q() % 8 != 0)
     trit::fail("--device cuda needs widths that are multiples of 8 (n_embd {}, n_ff {}, n_embd_q {})", h.n_embd, h.n_ff,
                h.n_embd_q());
@@ -201,6 +193,13 @@ DeviceWeights DeviceWeights::upload(const model::Model& model, bool show_progres
     add_norm(lw.attn_sub_norm, &dl.attn_sub_norm);
     add_norm(lw.ffn_norm, &dl.ffn_norm);
     add_norm(lw.ffn_sub_norm, &dl.ffn_sub_norm);
+    add_norm(lw.attn_q_norm, &dl.attn_q_norm);
+    add_norm(lw.attn_k_norm, &dl.attn_k_norm);
+    add_norm(lw.post_attn_norm, &dl.post_attn_norm);
+    add_norm(lw.post_ffw_norm, &dl.post_ffw_norm);
+    const std::vector<float>* norm_in[kNormInCount] = {&lw.q_norm_in,    &lw.k_norm_in,  &lw.v_norm_in,   &lw.o_norm_in,
+                                                       &lw.gate_norm_in, &lw.up_norm_in, &lw.down_norm_in};
+    for (int i = 0; i < kNormInCount; ++i) add_norm(*norm_in[i], &dl.norm_in[i]);
   }
   add_norm(w.output_norm, &dw.output_norm);
   dw.norms = DeviceBuffer(norms.size() * sizeof(float));
@@ -208,8 +207,9 @@ DeviceWeights DeviceWeights::upload(const model::Model& model, bool show_progres
   for (const auto& [slot, offset] : fixups) *slot = dw.norms.get<float>() + offset;
 
   Uploader up(show_progress, upload_estimate(model));
-  auto fused = [&](std::vector<const model::Linear*> parts, std::vector<DeviceLinear>& out) {
-    bool all = true;
+  // Parts with their own input norms cannot share one quantised input: each stays a matrix of its own.
+  auto fused = [&](std::vector<const model::Linear*> parts, std::vector<DeviceLinear>& out, bool own_inputs) {
+    bool all = !own_inputs;
     for (const model::Linear* p : parts) all = all && ternary_or_null(*p) && p->cols == parts[0]->cols;
     if (all) {
       out.push_back(up.ternary(parts));
@@ -220,9 +220,9 @@ DeviceWeights DeviceWeights::upload(const model::Model& model, bool show_progres
   for (int64_t l = 0; l < h.n_layer; ++l) {
     const model::LayerWeights& lw = w.layers[l];
     DeviceLayer& dl = dw.layers[l];
-    fused({&lw.wq, &lw.wk, &lw.wv}, dl.qkv);
+    fused({&lw.wq, &lw.wk, &lw.wv}, dl.qkv, lw.has_norm_in());
     dl.wo = up.any(lw.wo);
-    fused({&lw.ffn_gate, &lw.ffn_up}, dl.gate_up);
+    fused({&lw.ffn_gate, &lw.ffn_up}, dl.gate_up, lw.has_norm_in());
     dl.down = up.any(lw.ffn_down);
     for (const DeviceLinear* d : {&dl.wo, &dl.down}) dl.needs_float_input = dl.needs_float_input || !d->ternary;
     for (const auto* group : {&dl.qkv, &dl.gate_up})

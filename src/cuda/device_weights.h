@@ -23,9 +23,18 @@ struct DeviceLinear {
   DeviceBuffer codes, scales, f16_data;
 };
 
+// The per-projection input norms of the embedding models (blk.N.<proj>_norm_in), in this order.
+enum NormIn { kNormInQ, kNormInK, kNormInV, kNormInO, kNormInGate, kNormInUp, kNormInDown, kNormInCount };
+
 struct DeviceLayer {
+  // Null where the model has no such norm (model/weights.h says which architectures have which).
   const float *attn_norm = nullptr, *attn_sub_norm = nullptr, *ffn_norm = nullptr, *ffn_sub_norm = nullptr;
-  // Fused [wq; wk; wv] and [gate; up] when every part is ternary; else the parts, in that order.
+  const float *attn_q_norm = nullptr, *attn_k_norm = nullptr;       // per head (Qwen3, Gemma 3)
+  const float *post_attn_norm = nullptr, *post_ffw_norm = nullptr;  // Gemma 3
+  const float* norm_in[kNormInCount] = {};                          // embedding models
+  bool has_norm_in() const { return norm_in[kNormInQ] != nullptr; }
+  // Fused [wq; wk; wv] and [gate; up] when every part is ternary and they share one input (no norm_in);
+  // else the parts, in that order.
   std::vector<DeviceLinear> qkv, gate_up;
   DeviceLinear wo, down;
   bool needs_float_input = false;  // some projection is not ternary: keep the normed float rows too

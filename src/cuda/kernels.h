@@ -70,6 +70,7 @@ void glu_quantize_rows(const float* gate_up, int ld_in, int n_ff, int n, GluAct 
 
 // RoPE on every Q and K head of each row of qkv ([n][ld]: Q heads, K heads, V heads), then K and V
 // stored in each row's cache at its position for `layer`. cos_table/sin_table: [position][n_rot / 2].
+// With q_norm / k_norm (Qwen3, Gemma 3) each Q / K head is first RMS-normed by those head_dim weights.
 struct RopeStoreArgs {
   float* qkv;
   int ld;
@@ -81,6 +82,9 @@ struct RopeStoreArgs {
   const RowDesc* rows;
   int layer;
   bool f16_cache;
+  const float* q_norm = nullptr;  // [head_dim], or null
+  const float* k_norm = nullptr;
+  float norm_eps = 0.0f;
 };
 void rope_store(const RopeStoreArgs& args, cudaStream_t stream);
 
@@ -123,6 +127,11 @@ bool flash_attention_reserve(int head_dim);
 // out[i] = RMSNorm(x[row_index[i]]) for i < n (output rows picked out of a batch).
 void gather_rms_norm(const float* x, int ld_x, const int32_t* row_index, int n, int cols, const float* w, float eps,
                      float* out, cudaStream_t stream);
+
+// out[r] (= or, with accumulate, +=) RMSNorm(x[r]) * w for rows r < n: the embedding models' norm before
+// a per-projection norm, and Gemma's post-norms added to the residual.
+void rms_norm_rows(const float* x, int ld_x, int cols, int n, const float* w, float eps, float* out, int ld_out,
+                   bool accumulate, cudaStream_t stream);
 
 // ids[t] = argmax of logits row t ([n][cols]); the lowest index among equals.
 void argmax_rows(const float* logits, int n, int cols, int32_t* ids, cudaStream_t stream);

@@ -1,5 +1,5 @@
-// Device helpers of the kernels: warp and block reductions, and the gated FFN activation rounded as the
-// CPU reference rounds (explicit _rn intrinsics: no fused multiply-adds).
+// Device helpers of the kernels: warp and block reductions, RMSNorm's scale, and the gated FFN
+// activation rounded as the CPU reference rounds (explicit _rn intrinsics: no fused multiply-adds).
 #pragma once
 
 #include "cuda/kernels.h"
@@ -50,6 +50,21 @@ __device__ T block_reduce(T v, Op op, T identity, T* shared) {
   }
   __syncthreads();
   return shared[0];
+}
+
+// 1 / sqrt(mean(x^2) + eps) of x[0..cols) over the block: squares in float summed in double, as the
+// CPU's rms_norm. shared holds 32 doubles.
+__device__ inline float rms_scale(const float* x, int cols, float eps, double* shared) {
+  double ss = 0.0;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) ss += static_cast<double>(__fmul_rn(x[i], x[i]));
+  ss = block_reduce(ss, Add{}, 0.0, shared);
+  const float mean = static_cast<float>(ss / static_cast<double>(cols));
+  return __fdiv_rn(1.0f, __fsqrt_rn(__fadd_rn(mean, eps)));
+}
+
+// Element i of RMSNorm(x) with the scale s from rms_scale and the gain w (null: none).
+__device__ __forceinline__ float normed(const float* x, const float* w, float s, int i) {
+  return w ? __fmul_rn(__fmul_rn(x[i], s), w[i]) : x[i];
 }
 
 __device__ __forceinline__ float gelu_tanh(float x) {

@@ -1,5 +1,6 @@
 // Row-wise kernels of the forward pass: RMSNorm (and for the FFN the gated activation) fused with the
-// int8 activation quantisation, the output rows' final norm and argmax. One block per row; float math rounded as the
+// int8 activation quantisation, plain RMSNorm (the output rows' final norm, the embedding models' chained
+// norms, Gemma's post-norms added to the residual) and argmax. One block per row; float math rounded as the
 // CPU reference rounds it (explicit _rn intrinsics where the compiler could fuse a multiply-add).
 #include <cfloat>
 
@@ -11,19 +12,6 @@ namespace trit::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-
-// 1 / sqrt(mean(x^2) + eps): squares in float summed in double, as the CPU's rms_norm.
-__device__ float rms_scale(const float* x, int cols, float eps, double* shared) {
-  double ss = 0.0;
-  for (int i = threadIdx.x; i < cols; i += blockDim.x) ss += static_cast<double>(__fmul_rn(x[i], x[i]));
-  ss = block_reduce(ss, Add{}, 0.0, shared);
-  const float mean = static_cast<float>(ss / static_cast<double>(cols));
-  return __fdiv_rn(1.0f, __fsqrt_rn(__fadd_rn(mean, eps)));
-}
-
-__device__ __forceinline__ float normed(const float* x, const float* w, float s, int i) {
-  return w ? __fmul_rn(__fmul_rn(x[i], s), w[i]) : x[i];
-}
 
 // One row per block, its values held in registers (up to kQuantPer per thread: one read of the row): the
 // input (x, or act(gate) * up for the FFN), the optional RMSNorm, absmax, int8 rounding and the sums.
@@ -103,14 +91,19 @@ __global__ void __launch_bounds__(kQuantThreads)
   }
 }
 
+// out row i (= or +=) RMSNorm(x row row_index[i], or row i without an index) by w.
 __global__ void __launch_bounds__(kThreads)
-    gather_rms_norm_kernel(const float* __restrict__ x, int ld_x, const int32_t* __restrict__ row_index, int cols,
-                           const float* __restrict__ w, float eps, float* __restrict__ out) {
+    rms_norm_kernel(const float* __restrict__ x, int ld_x, const int32_t* __restrict__ row_index, int cols,
+                    const float* __restrict__ w, float eps, float* __restrict__ out, int ld_out, bool accumulate) {
   __shared__ double shared_d[32];
-  const float* row = x + static_cast<int64_t>(row_index[blockIdx.x]) * ld_x;
+  const int64_t r = row_index ? row_index[blockIdx.x] : blockIdx.x;
+  const float* row = x + r * ld_x;
+  float* dst = out + static_cast<int64_t>(blockIdx.x) * ld_out;
   const float s = rms_scale(row, cols, eps, shared_d);
-  for (int i = threadIdx.x; i < cols; i += blockDim.x)
-    out[static_cast<int64_t>(blockIdx.x) * cols + i] = normed(row, w, s, i);
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
+    const float v = normed(row, w, s, i);
+    dst[i] = accumulate ? __fadd_rn(dst[i], v) : v;
+  }
 }
 
 __global__ void __launch_bounds__(kThreads)
@@ -173,7 +166,14 @@ void glu_quantize_rows(const float* gate_up, int ld_in, int n_ff, int n, GluAct 
 void gather_rms_norm(const float* x, int ld_x, const int32_t* row_index, int n, int cols, const float* w, float eps,
                      float* out, cudaStream_t stream) {
   if (n == 0) return;
-  gather_rms_norm_kernel<<<n, kThreads, 0, stream>>>(x, ld_x, row_index, cols, w, eps, out);
+  rms_norm_kernel<<<n, kThreads, 0, stream>>>(x, ld_x, row_index, cols, w, eps, out, cols, false);
+  TRIT_CUDA_LAUNCHED();
+}
+
+void rms_norm_rows(const float* x, int ld_x, int cols, int n, const float* w, float eps, float* out, int ld_out,
+                   bool accumulate, cudaStream_t stream) {
+  if (n == 0) return;
+  rms_norm_kernel<<<n, kThreads, 0, stream>>>(x, ld_x, nullptr, cols, w, eps, out, ld_out, accumulate);
   TRIT_CUDA_LAUNCHED();
 }
 

@@ -1,6 +1,6 @@
 // The CUDA backend against the CPU engine on generated models: every position's logits of a prompt and
-// of single-token decode steps (batch of sequences, graphs on and off, f16 and f32 caches), and greedy
-// tokens identical to the CPU's. Skips where no GPU is visible.
+// of single-token decode steps (batch of sequences, graphs on and off, f16 and f32 caches), greedy
+// tokens identical to the CPU's, and the embedding models' vectors. Skips where no GPU is visible.
 #include "cuda/cuda_backend.h"
 
 #include <gtest/gtest.h>
@@ -8,10 +8,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <memory>
+#include <ostream>
 #include <vector>
 
 #include "cuda/require_gpu.h"
 #include "model/dummy.h"
+#include "model/embedding.h"
 #include "model/forward.h"
 #include "runtime/error.h"
 #include "sampling/sampler.h"
@@ -20,12 +23,13 @@
 namespace trit::cuda {
 namespace {
 
-std::unique_ptr<model::Model> dummy(const std::string& arch, uint32_t type_id, uint64_t seed) {
+std::unique_ptr<model::Model> dummy(const std::string& arch, uint32_t type_id, uint64_t seed, int64_t window = 0) {
   const auto dir = testing::make_temp_dir("trit-cuda");
   model::DummyOptions o;
   o.path = (dir / "m.gguf").string();
   // A vocabulary that is not a multiple of the tiles, GQA.
   o.shape = {"test", arch, 256, 768, 3, 8, 2, 1000, 512, 10000.0};
+  o.shape.sliding_window = window;
   o.type_id = type_id;
   o.seed = seed;
   o.show_progress = false;
@@ -52,14 +56,21 @@ struct Case {
   const char* arch;
   uint32_t type_id;  // 36 i2_s, 35 tq2_0, 1 f16 (float linear layers on the half-precision path)
   model::KvType kv;
+  int64_t window = 0;  // sliding window (gemma3: every layer of 3 is a window layer)
 };
+
+// Names the case in test output ("gemma3 type 36 f32 cache window 8"), not its bytes.
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.arch << " type " << c.type_id << (c.kv == model::KvType::kF16 ? " f16" : " f32") << " cache";
+  if (c.window) *os << " window " << c.window;
+}
 
 class CudaVsCpu : public ::testing::TestWithParam<Case> {};
 
 TEST_P(CudaVsCpu, PromptLogitsAndGreedyDecodeMatchTheCpu) {
   TRIT_REQUIRE_GPU();
   const Case c = GetParam();
-  auto m = dummy(c.arch, c.type_id, 21);
+  auto m = dummy(c.arch, c.type_id, 21, c.window);
   const int64_t n_vocab = m->hparams().n_vocab;
   model::Forward cpu(*m, 2);
   CudaBackend gpu(*m, {.show_progress = false});
@@ -118,12 +129,16 @@ TEST_P(CudaVsCpu, PromptLogitsAndGreedyDecodeMatchTheCpu) {
   std::printf("GPU vs CPU: prompt %.3e, decode steps at most %.3e\n", prompt_err, worst);
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, CudaVsCpu,
-                         ::testing::Values(Case{"bitnet-b1.58", 36, model::KvType::kF16},
-                                           Case{"bitnet-b1.58", 36, model::KvType::kF32},
-                                           Case{"bitnet", 35, model::KvType::kF16},
-                                           Case{"llama", 36, model::KvType::kF16},
-                                           Case{"bitnet-b1.58", 1, model::KvType::kF32}));
+INSTANTIATE_TEST_SUITE_P(
+    Models, CudaVsCpu,
+    ::testing::Values(Case{"bitnet-b1.58", 36, model::KvType::kF16}, Case{"bitnet-b1.58", 36, model::KvType::kF32},
+                      Case{"bitnet", 35, model::KvType::kF16}, Case{"llama", 36, model::KvType::kF16},
+                      Case{"bitnet-b1.58", 1, model::KvType::kF32},
+                      // The embedding models' blocks (per-projection norms; Q/K
+                      // norms; Gemma's post-norms, scaled embeddings, GELU and
+                      // sliding windows of 8 over the 37-token prompt).
+                      Case{"qwen3", 36, model::KvType::kF16}, Case{"gemma3", 36, model::KvType::kF16},
+                      Case{"gemma3", 36, model::KvType::kF32, 8}));
 
 // Several sequences in one step give each exactly what it gets alone, with and without graphs.
 TEST(CudaBackend, BatchedSequencesMatchAloneBitForBit) {
@@ -277,6 +292,49 @@ TEST(CudaBackend, TopKOnTheGpuIsTheTopOfTheLogits) {
     }
   }
   EXPECT_EQ(gpu.device_top_k_limit(), kMaxTopK);
+}
+
+// Embeddings of the two embedding models' tiny shapes (head size 128, their eps): inputs of 3, 37 and
+// 300 tokens (flash tiles) in one batch are each bit-identical to the input alone on the GPU, and within
+// each input's own f16 scale of the CPU's vector (how far the CPU's moves between an f16 and an f32
+// cache), as the logits are above.
+TEST(CudaBackend, EmbeddingsMatchTheCpuAndEachInputAlone) {
+  TRIT_REQUIRE_GPU();
+  for (const char* shape : {"embed-qwen3-tiny", "embed-gemma3-tiny"}) {
+    SCOPED_TRACE(shape);
+    const auto dir = testing::make_temp_dir("trit-cuda-embed");
+    model::DummyOptions o;
+    o.path = (dir / "e.gguf").string();
+    o.shape = model::find_dummy_shape(shape);
+    o.seed = 17;
+    o.show_progress = false;
+    model::write_dummy_model(o);
+    auto m = model::Model::load(o.path, {.show_progress = false});
+    const int vocab = static_cast<int>(m->hparams().n_vocab);
+    const std::vector<std::vector<int32_t>> inputs = {prompt_tokens(3, vocab), prompt_tokens(37, vocab),
+                                                      prompt_tokens(300, vocab)};
+    model::Embedder cpu16(*m, 2, model::KvType::kF16), cpu32(*m, 2, model::KvType::kF32);
+    model::Embedder gpu(std::make_unique<CudaBackend>(*m, CudaOptions{.show_progress = false}), model::KvType::kF16);
+    const auto want = cpu16.embed(inputs), want32 = cpu32.embed(inputs);
+    const auto got = gpu.embed(inputs);
+    ASSERT_EQ(got.size(), inputs.size());
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      ASSERT_EQ(got[i].size(), static_cast<size_t>(m->hparams().n_embd));
+      const double f16_effect = rel_l2(want[i], want32[i]), err = rel_l2(got[i], want[i]);
+      std::printf("%s input %zu (%zu tokens): GPU vs CPU %.3e, CPU f16 vs f32 %.3e\n", shape, i, inputs[i].size(), err,
+                  f16_effect);
+      EXPECT_LT(err, std::max(f16_effect, 1e-6)) << "input " << i;
+      const auto alone = gpu.embed({&inputs[i], 1});
+      EXPECT_EQ(alone[0], got[i]) << "input " << i << " alone";
+    }
+    // Unnormalised: the pooled hidden state itself, same direction.
+    const auto raw = gpu.embed({&inputs[1], 1}, /*normalize=*/false);
+    double norm = 0;
+    for (float v : raw[0]) norm += static_cast<double>(v) * v;
+    ASSERT_GT(norm, 0.0);
+    for (size_t k = 0; k < raw[0].size(); ++k)
+      EXPECT_NEAR(raw[0][k] / std::sqrt(norm), got[1][k], 1e-6) << "dimension " << k;
+  }
 }
 
 TEST(CudaBackend, BadBatchesAreErrorsThatLeaveTheCacheAlone) {

@@ -18,6 +18,7 @@
 #include "kernels/i2_gemm.h"
 #include "kernels/i2_matrix.h"
 #include "kernels/norm.h"
+#include "kernels/rope.h"
 #include "model/backend.h"
 #include "tensor/codec.h"
 
@@ -124,6 +125,80 @@ TEST(CudaKernels, RmsNormFusedWithQuantisationMatchesTheCpu) {
   }
   // The sum of squares is added in another order: at most a rounding of the scale, rarely a q step.
   EXPECT_LE(differ, static_cast<int64_t>(cpu.size() / 1000));
+}
+
+// The plain norm (the embedding models' first of two norms) and Gemma's post-norm added to the residual.
+TEST(CudaKernels, RmsNormRowsAndTheirResidualAddMatchTheCpu) {
+  TRIT_REQUIRE_GPU();
+  std::mt19937 rng(16);
+  const int n = 6, cols = 640, ld = 700;  // rows apart: only cols of each are read and written
+  const auto x = random_floats(static_cast<size_t>(n * ld), rng);
+  const auto w = random_floats(cols, rng, 0.5f);
+  const auto residual = random_floats(static_cast<size_t>(n * cols), rng);
+  DeviceBuffer dx = upload(x), dw = upload(w), out(static_cast<size_t>(n * cols) * 4), acc = upload(residual);
+  rms_norm_rows(dx.get<float>(), ld, cols, n, dw.get<float>(), 1e-6f, out.get<float>(), cols, false, nullptr);
+  rms_norm_rows(dx.get<float>(), ld, cols, n, dw.get<float>(), 1e-6f, acc.get<float>(), cols, true, nullptr);
+  const auto got = download<float>(out, static_cast<size_t>(n * cols));
+  const auto got_acc = download<float>(acc, static_cast<size_t>(n * cols));
+  std::vector<float> cpu(static_cast<size_t>(n * cols));
+  for (int t = 0; t < n; ++t) kernels::rms_norm(x.data() + t * ld, w.data(), cpu.data() + t * cols, cols, 1e-6f);
+  for (size_t i = 0; i < cpu.size(); ++i) {
+    ASSERT_NEAR(got[i], cpu[i], 1e-6f * std::fabs(cpu[i]) + 1e-7f) << i;
+    const float sum = residual[i] + cpu[i];
+    ASSERT_NEAR(got_acc[i], sum, 1e-6f * (std::fabs(cpu[i]) + std::fabs(sum)) + 1e-7f) << i;
+  }
+}
+
+// Qwen3 / Gemma 3: each Q and K head RMS-normed by its head_dim weights, then rotated; K and V stored.
+TEST(CudaKernels, RopeStoreNormsEachQAndKHeadBeforeRotating) {
+  TRIT_REQUIRE_GPU();
+  std::mt19937 rng(17);
+  for (const int hd : {64, 128, 256}) {
+    const int n_head = 4, n_head_kv = 2, n = 3, n_ctx = 16, first_pos = 5;
+    const int kv_dim = n_head_kv * hd, ld = (n_head + 2 * n_head_kv) * hd;
+    kernels::RopeParams rope;
+    rope.n_rot = hd;
+    rope.freq_base = 1000000.0f;
+    rope.style = kernels::RopeStyle::kNeox;
+    std::vector<float> cos_t(static_cast<size_t>(n_ctx * hd / 2)), sin_t(cos_t.size());
+    for (int p = 0; p < n_ctx; ++p) kernels::rope_angles(p, rope, cos_t.data() + p * hd / 2, sin_t.data() + p * hd / 2);
+    const auto qkv = random_floats(static_cast<size_t>(n * ld), rng);
+    const auto qn = random_floats(hd, rng, 0.5f), kn = random_floats(hd, rng, 0.5f);
+    DeviceBuffer dqkv = upload(qkv), dcos = upload(cos_t), dsin = upload(sin_t), dqn = upload(qn), dkn = upload(kn);
+    DeviceBuffer dk(static_cast<size_t>(n_ctx * kv_dim) * 4), dv(static_cast<size_t>(n_ctx * kv_dim) * 4);
+    std::vector<RowDesc> rows;
+    for (int r = 0; r < n; ++r)
+      rows.push_back({first_pos + r, 0, static_cast<int64_t>(n_ctx) * kv_dim, dk.get(), dv.get()});
+    DeviceBuffer drows = upload(rows);
+    RopeStoreArgs args{
+        dqkv.get<float>(),    ld, n,    n_head, n_head_kv, hd, hd, true, dcos.get<float>(), dsin.get<float>(),
+        drows.get<RowDesc>(), 0,  false};
+    args.q_norm = dqn.get<float>();
+    args.k_norm = dkn.get<float>();
+    args.norm_eps = 1e-6f;
+    rope_store(args, nullptr);
+    const auto got_q = download<float>(dqkv, static_cast<size_t>(n * ld));
+    const auto got_k = download<float>(dk, static_cast<size_t>(n_ctx * kv_dim));
+    const auto got_v = download<float>(dv, static_cast<size_t>(n_ctx * kv_dim));
+    for (int r = 0; r < n; ++r) {
+      std::vector<float> row(qkv.begin() + r * ld, qkv.begin() + (r + 1) * ld);
+      for (int h = 0; h < n_head + n_head_kv; ++h)
+        kernels::rms_norm(row.data() + h * hd, (h < n_head ? qn : kn).data(), row.data() + h * hd, hd, 1e-6f);
+      const int pos = first_pos + r;
+      kernels::rope_heads(row.data(), n_head + n_head_kv, hd, cos_t.data() + pos * hd / 2, sin_t.data() + pos * hd / 2,
+                          rope);
+      for (int i = 0; i < n_head * hd; ++i)
+        ASSERT_NEAR(got_q[static_cast<size_t>(r * ld + i)], row[static_cast<size_t>(i)],
+                    2e-6f * std::fabs(row[static_cast<size_t>(i)]) + 1e-6f)
+            << "hd " << hd << " row " << r << " q " << i;
+      for (int i = 0; i < kv_dim; ++i) {
+        const size_t at = static_cast<size_t>(pos * kv_dim + i);
+        const float want_k = row[static_cast<size_t>(n_head * hd + i)];
+        ASSERT_NEAR(got_k[at], want_k, 2e-6f * std::fabs(want_k) + 1e-6f) << "hd " << hd << " row " << r << " k " << i;
+        ASSERT_EQ(got_v[at], qkv[static_cast<size_t>(r * ld + (n_head + n_head_kv) * hd + i)]) << "v " << i;
+      }
+    }
+  }
 }
 
 TEST(CudaKernels, TernaryGemvAndTensorCoreGemmMatchTheCpuBitForBit) {

@@ -4,6 +4,7 @@
 #   2. trit bench on a generated model of the 2B-4T shape: prompt, decode, roofline, the GEMV alone, and
 #      prompts with and without flash attention; sampled decoding with top-k on the GPU and without;
 #   3. greedy text and a 4-slot server on the GPU against the CPU, on the committed default model;
+#      embeddings (trit embed and /v1/embeddings) on the GPU against the CPU, and their speed;
 #   4. hf_oracle.py: transformers' BitNetForCausalLM and a float64 reference against trit on CPU and CUDA.
 # Each step has its own time limit, so one that hangs does not cost the others.
 # Usage: tests/cuda/gpu_check.sh BUILD_DIR [OUT_DIR]   (from the repository root; a CUDA build of trit)
@@ -65,6 +66,47 @@ for i in 1 2 3 4; do
   "$trit" run -m "$model" -p "KING $i:" -n 40 --temp 0 -q >"$out/alone_$i.txt" 2>/dev/null
   if cmp -s "$out/serve_$i.txt" "$out/alone_$i.txt"; then echo "request $i: same as alone on cpu"
   else echo "request $i DIFFERS: $(head -c 80 "$out/serve_$i.txt") | $(head -c 80 "$out/alone_$i.txt")"; status=1; fi
+done
+
+step "embeddings on the GPU: trit embed -d cuda vs -d cpu (qwen3, gemma3 tiny shapes), /v1/embeddings"
+printf 'hello world\nThe quick brown fox jumps over the lazy dog.\nx\n%s\n' "$(printf 'word %.0s' $(seq 150))" \
+  >"$out/embed_inputs.txt"
+for shape in embed-qwen3-tiny embed-gemma3-tiny; do
+  "$trit" gen-dummy --shape $shape -o /tmp/trit-$shape.gguf -q || status=1
+  for d in cpu cuda; do
+    timeout 60 "$trit" embed -m /tmp/trit-$shape.gguf -d $d -f "$out/embed_inputs.txt" -q >"$out/embed_${shape}_$d.jsonl" ||
+      status=1
+  done
+  python3 - "$out/embed_${shape}_cpu.jsonl" "$out/embed_${shape}_cuda.jsonl" $shape <<'PY' || status=1
+import json, math, sys
+cpu = [json.loads(l)["embedding"] for l in open(sys.argv[1])]
+gpu = [json.loads(l)["embedding"] for l in open(sys.argv[2])]
+assert len(cpu) == len(gpu) == 4, (len(cpu), len(gpu))
+worst = min(sum(a * b for a, b in zip(c, g)) for c, g in zip(cpu, gpu))
+print(f"{sys.argv[3]}: lowest cosine cpu vs cuda {worst:.7f}")
+sys.exit(0 if worst > 0.9999 else 1)
+PY
+done
+timeout 45 "$trit" serve -m /tmp/trit-embed-qwen3-tiny.gguf -d cuda --port 18182 -q >"$out/serve_embed.log" 2>&1 &
+server=$!
+for _ in $(seq 50); do curl -sf localhost:18182/health >/dev/null && break; sleep 0.2; done
+curl -s localhost:18182/v1/embeddings -d '{"input": ["hello world", "x"]}' >"$out/serve_embed.json"
+kill $server
+wait $server 2>/dev/null
+python3 - "$out/serve_embed.json" "$out/embed_embed-qwen3-tiny_cpu.jsonl" <<'PY' || status=1
+import json, sys
+served = [d["embedding"] for d in json.load(open(sys.argv[1]))["data"]]
+cpu = [json.loads(l)["embedding"] for l in open(sys.argv[2])]
+cos = [sum(a * b for a, b in zip(s, c)) for s, c in zip(served, (cpu[0], cpu[2]))]
+print(f"/v1/embeddings on the GPU vs trit embed on the CPU: cosines {cos[0]:.7f} {cos[1]:.7f}")
+sys.exit(0 if min(cos) > 0.9999 else 1)
+PY
+"$trit" gen-dummy --shape embed-0.6B -o /tmp/trit-embed-0.6B.gguf -q || status=1
+for _ in $(seq 64); do cat "$out/embed_inputs.txt"; done >"$out/embed_many.txt"
+for d in cuda cpu; do
+  echo "embed-0.6B shape, 256 inputs, -d $d:"
+  timeout 120 "$trit" embed -m /tmp/trit-embed-0.6B.gguf -d $d -f "$out/embed_many.txt" --batch 64 2>&1 >/dev/null |
+    grep "tok/s" || status=1
 done
 
 step "transformers oracle"
