@@ -49,6 +49,7 @@ struct CudaBackend::Step {
   int64_t n = 0, n_out = 0;
   bool f16 = true;
   bool decode_only = false;  // one new token per sequence and only its logits
+  bool persistent = false;   // its layers as decode_step (use_persistent)
   // Steps with flash attention: the long prompts' rows in tiles, the other rows listed for the row kernel.
   int64_t n_tiles = 0, n_single = 0;
   std::vector<int64_t> out_rows_per_seq;
@@ -98,6 +99,41 @@ CudaBackend::CudaBackend(const model::Model& model, const CudaOptions& options) 
   flash_ = options.flash_min_tokens > 0 && flash_attention_reserve(static_cast<int>(model.hparams().head_dim));
   TRIT_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   weights_ = DeviceWeights::upload(model, options.show_progress);
+  if (options.persistent_decode) {
+    // decode_step takes what the common path takes with every projection ternary and fused, and none of
+    // the embedding models' extra norms or Gemma's sliding window.
+    const model::HParams& h = model.hparams();
+    bool fits = h.n_swa == 0;
+    std::vector<DecodeLayer> layers;
+    for (const DeviceLayer& L : weights_.layers) {
+      fits = fits && L.qkv.size() == 1 && L.gate_up.size() == 1 && L.qkv[0].ternary && L.gate_up[0].ternary &&
+             L.wo.ternary && L.down.ternary && !L.has_norm_in() && !L.attn_q_norm && !L.attn_k_norm &&
+             !L.post_attn_norm && !L.post_ffw_norm;
+      if (!fits) break;
+      layers.push_back(
+          {L.attn_norm, L.attn_sub_norm, L.ffn_norm, L.ffn_sub_norm, L.qkv[0].t, L.wo.t, L.gate_up[0].t, L.down.t});
+    }
+    if (fits) {
+      persistent_layers_ = DeviceBuffer(layers.size() * sizeof(DecodeLayer));
+      persistent_layers_.upload(layers.data(), layers.size() * sizeof(DecodeLayer));
+      persistent_ = true;
+    }
+  }
+}
+
+bool CudaBackend::use_persistent(const Step& step) {
+  if (!persistent_ || !step.decode_only || step.n != 1) return false;
+  if (persistent_ctx_ != ctx_capacity_) {  // the scores' shared memory grows with the context
+    const model::HParams& h = model_.hparams();
+    const int widest = static_cast<int>(round_up(std::max({h.n_embd, h.n_embd_q(), h.n_ff}), 128));
+    persistent_blocks_ = decode_step_reserve(widest, static_cast<int>(h.head_dim), static_cast<int>(ctx_capacity_));
+    if (persistent_blocks_ == 0) {
+      persistent_ = false;  // this device cannot run it: the per-kernel path from now on
+      return false;
+    }
+    persistent_ctx_ = ctx_capacity_;
+  }
+  return true;
 }
 
 CudaBackend::~CudaBackend() {
@@ -203,6 +239,7 @@ void CudaBackend::prepare(std::span<const model::SequenceInput> batch, Step& ste
   }
   ensure_capacity(step.n, step.n_out);
   ensure_context(max_ctx);
+  step.persistent = use_persistent(step);
 
   const int64_t kv = h.n_embd_kv();
   // Flash attention over an f16 cache: the sequences with at least flash_min_tokens new tokens cut into
@@ -339,43 +376,57 @@ void CudaBackend::enqueue(const Step& step, Output output) {
     }
   };
 
-  for (int64_t l = 0; l < h.n_layer; ++l) {
-    const DeviceLayer& L = weights_.layers[static_cast<size_t>(l)];
+  // RoPE and the cache store, and attention, for a layer (its own tables and window when it slides).
+  auto rope_args = [&](int64_t l) {
     const bool swa = h.is_swa_layer(l);
+    return RopeStoreArgs{qkv_.get<float>(),
+                         ld_qkv,
+                         n,
+                         static_cast<int>(h.n_head),
+                         static_cast<int>(h.n_head_kv),
+                         static_cast<int>(h.head_dim),
+                         static_cast<int>(h.rope.n_rot),
+                         h.rope.style == kernels::RopeStyle::kNeox,
+                         (swa ? rope_swa_cos_ : rope_cos_).get<float>(),
+                         (swa ? rope_swa_sin_ : rope_sin_).get<float>(),
+                         rows,
+                         static_cast<int>(l),
+                         step.f16};
+  };
+  auto attention_args = [&](int64_t l) {
+    return AttentionArgs{qkv_.get<float>(),
+                         ld_qkv,
+                         n,
+                         static_cast<int>(h.n_head),
+                         static_cast<int>(h.n_head_kv),
+                         static_cast<int>(h.head_dim),
+                         scale,
+                         h.is_swa_layer(l) ? static_cast<int>(h.n_swa) : 0,
+                         rows,
+                         static_cast<int>(l),
+                         step.f16,
+                         static_cast<int>(ctx_capacity_),
+                         att_.get<float>(),
+                         hd_q};
+  };
+
+  if (step.persistent) {  // one sequence's decode token: every layer in one launch (the layer index is its own)
+    decode_step(
+        {persistent_layers_.get<DecodeLayer>(), static_cast<int>(h.n_layer), x, qkv_.get<float>(), att_.get<float>(),
+         gate_up_.get<float>(), d, hd_q, n_ff, eps, glu_act(h.ffn_act), rope_args(0), attention_args(0)},
+        persistent_blocks_, stream_);
+  }
+  for (int64_t l = 0; l < (step.persistent ? 0 : h.n_layer); ++l) {
+    const DeviceLayer& L = weights_.layers[static_cast<size_t>(l)];
     float* keep = L.needs_float_input ? normed : nullptr;
     // Attention block: Q/K/V, per-head norms and RoPE, the cache store, attention, the output projection.
     project(L.attn_norm, L.qkv, L.norm_in + kNormInQ, qkv_.get<float>(), ld_qkv, keep);
-    RopeStoreArgs rope{qkv_.get<float>(),
-                       ld_qkv,
-                       n,
-                       static_cast<int>(h.n_head),
-                       static_cast<int>(h.n_head_kv),
-                       static_cast<int>(h.head_dim),
-                       static_cast<int>(h.rope.n_rot),
-                       h.rope.style == kernels::RopeStyle::kNeox,
-                       (swa ? rope_swa_cos_ : rope_cos_).get<float>(),
-                       (swa ? rope_swa_sin_ : rope_sin_).get<float>(),
-                       rows,
-                       static_cast<int>(l),
-                       step.f16};
+    RopeStoreArgs rope = rope_args(l);
     rope.q_norm = L.attn_q_norm;
     rope.k_norm = L.attn_k_norm;
     rope.norm_eps = eps;
     rope_store(rope, stream_);
-    AttentionArgs att{qkv_.get<float>(),
-                      ld_qkv,
-                      n,
-                      static_cast<int>(h.n_head),
-                      static_cast<int>(h.n_head_kv),
-                      static_cast<int>(h.head_dim),
-                      scale,
-                      swa ? static_cast<int>(h.n_swa) : 0,
-                      rows,
-                      static_cast<int>(l),
-                      step.f16,
-                      static_cast<int>(ctx_capacity_),
-                      att_.get<float>(),
-                      hd_q};
+    AttentionArgs att = attention_args(l);
     if (step.n_tiles > 0) {  // long prompts in tiles, the other rows by the one-row kernel
       flash_attention(att, tiles, static_cast<int>(step.n_tiles), stream_);
       att.n = static_cast<int>(step.n_single);
@@ -460,6 +511,7 @@ cudaGraphExec_t CudaBackend::capture(const Step& step, Output output) {
 }
 
 void CudaBackend::run(const Step& step, Output output) {
+  if (step.persistent) ++persistent_steps_;
   if (options_.graphs && step.decode_only) {
     const int64_t key = ((step.n * 2 + (step.f16 ? 1 : 0)) * 4 + output.kind) * (kMaxTopK + 1) + output.k;
     auto it = graphs_.find(key);

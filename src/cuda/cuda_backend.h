@@ -25,6 +25,10 @@ struct CudaOptions {
   // (flash_attention.cu; an f16 cache and a head size it takes); 0: never.
   int flash_min_tokens = 256;
   bool top_k_on_device = true;  // eval_top_k picks the top k on the GPU (else: device_top_k_limit() is 0)
+  // A decode step of one sequence runs its layers as one persistent cooperative kernel (decode_step.cu)
+  // where the model allows it (every projection ternary, no per-projection or per-head norms,
+  // post-norms or sliding window). Off by default: not yet run on a GPU.
+  bool persistent_decode = false;
   bool show_progress = true;
 };
 
@@ -53,6 +57,8 @@ class CudaBackend : public model::Backend {
   std::vector<int32_t> eval_greedy(std::span<const model::SequenceInput> batch);
 
   int64_t weight_bytes_per_token() const { return weights_.bytes_per_token; }
+  // Decode steps run so far as the persistent kernel (CudaOptions::persistent_decode).
+  int64_t persistent_steps() const { return persistent_steps_; }
 
  private:
   struct Step;
@@ -78,6 +84,16 @@ class CudaBackend : public model::Backend {
   CudaOptions options_;
   std::string name_;
   bool flash_ = false;  // flash attention on, for a head size the kernel takes
+  // The model's layers for decode_step ([n_layer] DecodeLayer on the device), when options_ ask for it
+  // and the model allows it; persistent_ctx_ is the context decode_step is readied for (0: not yet).
+  DeviceBuffer persistent_layers_;
+  bool persistent_ = false;
+  int64_t persistent_ctx_ = 0;
+  int persistent_blocks_ = 0;  // decode_step's grid for persistent_ctx_
+  int64_t persistent_steps_ = 0;
+  // Whether the step runs as decode_step (readying it for the current context first: call before any
+  // capture).
+  bool use_persistent(const Step& step);
   cudaStream_t stream_ = nullptr;
   DeviceWeights weights_;
 

@@ -144,6 +144,35 @@ size_t top_k_scratch_bytes(int n, int cols, int k);
 void top_k_rows(const float* logits, int n, int cols, int k, void* scratch, float* out_logits, int32_t* out_ids,
                 cudaStream_t stream);
 
+// One layer for decode_step: the fused Q/K/V and gate/up matrices, Wo and Wdown (all ternary), and the
+// norms (the sub-norms may be null).
+struct DecodeLayer {
+  const float *attn_norm, *attn_sub_norm, *ffn_norm, *ffn_sub_norm;
+  TernaryDevice qkv, wo, gate_up, down;
+};
+struct DecodeStepArgs {
+  const DecodeLayer* layers;  // [n_layer], in device memory
+  int n_layer;
+  float* x;        // [n_embd]: the token's embedding in, its final hidden state (before the output norm) out
+  float* qkv;      // [n_embd_q + 2 n_embd_kv] scratch
+  float* att;      // [n_embd_q] scratch
+  float* gate_up;  // [2 n_ff] scratch
+  int n_embd, n_embd_q, n_ff;
+  float eps;
+  GluAct act;
+  RopeStoreArgs rope;       // for the one row (n = 1, no per-head norms); `layer` is set per layer
+  AttentionArgs attention;  // likewise (the row kernel's arguments, no row list)
+};
+// Every layer of a decode step of one sequence (one new token) in one persistent cooperative launch
+// (decode_step.cu): what the per-kernel path computes, with grid-wide barriers between the stages
+// instead of kernel boundaries and each coming matrix prefetched into L2 during the barriers.
+// `blocks` is what decode_step_reserve returned for these sizes (a block per SM).
+void decode_step(const DecodeStepArgs& args, int blocks, cudaStream_t stream);
+// Readies decode_step for inputs up to max_padded_cols wide (the widest of n_embd, n_embd_q, n_ff,
+// padded to 128) and attention over max_keys positions of head_dim. Returns the grid size to launch
+// with, or 0 when the device cannot run it (no cooperative launch, too little shared memory).
+int decode_step_reserve(int max_padded_cols, int head_dim, int max_keys);
+
 // Reads `bytes` from src and writes them to dst with 16-byte accesses (bandwidth measurement).
 void copy_bytes(const void* src, void* dst, size_t bytes, cudaStream_t stream);
 

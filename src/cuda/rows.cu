@@ -6,6 +6,7 @@
 
 #include "cuda/kernels.h"
 #include "cuda/launch_check.h"
+#include "cuda/quantize_row.cuh"
 #include "cuda/row_math.cuh"
 
 namespace trit::cuda {
@@ -13,82 +14,21 @@ namespace {
 
 constexpr int kThreads = 256;
 
-// One row per block, its values held in registers (up to kQuantPer per thread: one read of the row): the
-// input (x, or act(gate) * up for the FFN), the optional RMSNorm, absmax, int8 rounding and the sums.
-// The block is as small as holds the row (a 2560-wide row: 160 threads), so that a decode step's
-// single-block launches issue no idle warps and their barriers wait for few.
+// One row per block (quantize_row.cuh). The block is as small as holds the row (a 2560-wide row: 160
+// threads), so that a decode step's single-block launches issue no idle warps and their barriers wait
+// for few.
 constexpr int kQuantThreads = 1024;
-constexpr int kQuantPer = 16;  // up to 16384 columns in registers
 
 int quant_threads(int padded_cols) {
   const int warps = (padded_cols + kQuantPer * 32 - 1) / (kQuantPer * 32);
   return warps * 32;
 }
 
-struct QuantInput {
-  const float* x;  // [n][ld]: the row, or gate (then up at + cols)
-  int ld, cols;
-  bool glu;
-  GluAct act;
-};
-
 __global__ void __launch_bounds__(kQuantThreads)
     quantize_rows_kernel(QuantInput in, const float* __restrict__ norm_w, float eps, QuantizedRows out,
                          float* __restrict__ normed_out, int ld_normed) {
-  __shared__ double shared_d[32];
-  __shared__ float shared_f[32];
-  __shared__ int32_t shared_i[32];
-  const int64_t r = blockIdx.x;
-  const float* row = in.x + r * in.ld;
-  float v[kQuantPer];
-#pragma unroll
-  for (int j = 0; j < kQuantPer; ++j) {
-    const int i = threadIdx.x + j * static_cast<int>(blockDim.x);
-    v[j] = 0.0f;
-    if (i < in.cols) v[j] = in.glu ? gated(row[i], row[in.cols + i], in.act) : row[i];
-  }
-  if (norm_w) {
-    // 1 / sqrt(mean(x^2) + eps): squares in float summed in double, as the CPU's rms_norm.
-    double ss = 0.0;
-#pragma unroll
-    for (int j = 0; j < kQuantPer; ++j) ss += static_cast<double>(__fmul_rn(v[j], v[j]));
-    ss = block_reduce(ss, Add{}, 0.0, shared_d);
-    const float mean = static_cast<float>(ss / static_cast<double>(in.cols));
-    const float s = __fdiv_rn(1.0f, __fsqrt_rn(__fadd_rn(mean, eps)));
-#pragma unroll
-    for (int j = 0; j < kQuantPer; ++j) {
-      const int i = threadIdx.x + j * static_cast<int>(blockDim.x);
-      if (i < in.cols) v[j] = __fmul_rn(__fmul_rn(v[j], s), norm_w[i]);
-    }
-  }
-  float amax = 0.0f;
-#pragma unroll
-  for (int j = 0; j < kQuantPer; ++j) {
-    const int i = threadIdx.x + j * static_cast<int>(blockDim.x);
-    amax = fmaxf(amax, fabsf(v[j]));
-    if (normed_out && i < in.cols) normed_out[r * ld_normed + i] = v[j];
-  }
-  amax = block_reduce(amax, Max{}, 0.0f, shared_f);
-  // The division in double, then rounded to float, as bitnet.cpp's quantize_row_i8_s.
-  const float scale = static_cast<float>(127.0 / fmax(static_cast<double>(amax), 1e-5));
-  int8_t* q = out.q + r * out.padded_cols;
-  int32_t sum = 0;
-#pragma unroll
-  for (int j = 0; j < kQuantPer; ++j) {
-    const int i = threadIdx.x + j * static_cast<int>(blockDim.x);
-    if (i < out.padded_cols) {
-      // Padding (i >= cols) holds 0, which quantises to 0.
-      const float c = fminf(fmaxf(__fmul_rn(v[j], scale), -128.0f), 127.0f);
-      const int32_t qi = __float2int_rn(c);  // half to even
-      q[i] = static_cast<int8_t>(qi);
-      sum += qi;
-    }
-  }
-  sum = block_reduce(sum, Add{}, 0, shared_i);
-  if (threadIdx.x == 0) {
-    out.scale[r] = scale;
-    out.sum[r] = sum;
-  }
+  __shared__ QuantScratch sh;
+  quantize_row(in, blockIdx.x, norm_w, eps, out, normed_out, ld_normed, sh);
 }
 
 // out row i (= or +=) RMSNorm(x row row_index[i], or row i without an index) by w.

@@ -70,6 +70,10 @@ std::unique_ptr<model::Backend> make_backend(const model::Model& model, const Ba
   if (const char* flash = std::getenv("TRIT_CUDA_FLASH_MIN")) cuda_options.flash_min_tokens = std::atoi(flash);
   // TRIT_CUDA_TOP_K=0: sampling takes whole logit rows to the host (for comparisons).
   cuda_options.top_k_on_device = !env_off("TRIT_CUDA_TOP_K");
+  // TRIT_CUDA_PERSISTENT=1: single-sequence decode steps as one persistent kernel (decode_step.cu; off by
+  // default until it has been checked on a GPU).
+  if (const char* persistent = std::getenv("TRIT_CUDA_PERSISTENT"))
+    cuda_options.persistent_decode = std::string(persistent) == "1";
   cuda_options.show_progress = options.show_progress;
   return std::make_unique<cuda::CudaBackend>(model, cuda_options);
 #else

@@ -56,13 +56,15 @@ struct Case {
   const char* arch;
   uint32_t type_id;  // 36 i2_s, 35 tq2_0, 1 f16 (float linear layers on the half-precision path)
   model::KvType kv;
-  int64_t window = 0;  // sliding window (gemma3: every layer of 3 is a window layer)
+  int64_t window = 0;       // sliding window (gemma3: every layer of 3 is a window layer)
+  bool persistent = false;  // decode steps as the persistent kernel (CudaOptions::persistent_decode)
 };
 
 // Names the case in test output ("gemma3 type 36 f32 cache window 8"), not its bytes.
 void PrintTo(const Case& c, std::ostream* os) {
   *os << c.arch << " type " << c.type_id << (c.kv == model::KvType::kF16 ? " f16" : " f32") << " cache";
   if (c.window) *os << " window " << c.window;
+  if (c.persistent) *os << " persistent decode";
 }
 
 class CudaVsCpu : public ::testing::TestWithParam<Case> {};
@@ -73,7 +75,7 @@ TEST_P(CudaVsCpu, PromptLogitsAndGreedyDecodeMatchTheCpu) {
   auto m = dummy(c.arch, c.type_id, 21, c.window);
   const int64_t n_vocab = m->hparams().n_vocab;
   model::Forward cpu(*m, 2);
-  CudaBackend gpu(*m, {.show_progress = false});
+  CudaBackend gpu(*m, {.persistent_decode = c.persistent, .show_progress = false});
   const auto prompt = prompt_tokens(37, static_cast<int>(n_vocab));
 
   // How far the CPU's own logits move between an f16 and an f32 cache on this model: the scale of the
@@ -127,6 +129,9 @@ TEST_P(CudaVsCpu, PromptLogitsAndGreedyDecodeMatchTheCpu) {
   }
   EXPECT_EQ(gpu_tokens, cpu_tokens);
   std::printf("GPU vs CPU: prompt %.3e, decode steps at most %.3e\n", prompt_err, worst);
+  if (c.persistent) {
+    EXPECT_EQ(gpu.persistent_steps(), 24) << "every decode step in the persistent kernel";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -134,11 +139,16 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Case{"bitnet-b1.58", 36, model::KvType::kF16}, Case{"bitnet-b1.58", 36, model::KvType::kF32},
                       Case{"bitnet", 35, model::KvType::kF16}, Case{"llama", 36, model::KvType::kF16},
                       Case{"bitnet-b1.58", 1, model::KvType::kF32},
-                      // The embedding models' blocks (per-projection norms; Q/K
-                      // norms; Gemma's post-norms, scaled embeddings, GELU and
-                      // sliding windows of 8 over the 37-token prompt).
+                      // The embedding models' blocks (per-projection norms; Q/K norms; Gemma's post-norms,
+                      // scaled embeddings, GELU and sliding windows of 8 over the 37-token prompt).
                       Case{"qwen3", 36, model::KvType::kF16}, Case{"gemma3", 36, model::KvType::kF16},
-                      Case{"gemma3", 36, model::KvType::kF32, 8}));
+                      Case{"gemma3", 36, model::KvType::kF32, 8},
+                      // Decode steps as the persistent kernel: ReLU² with sub-norms on both caches, SiLU
+                      // without sub-norms (llama), TQ2_0 repacked.
+                      Case{"bitnet-b1.58", 36, model::KvType::kF16, 0, true},
+                      Case{"bitnet-b1.58", 36, model::KvType::kF32, 0, true},
+                      Case{"llama", 36, model::KvType::kF16, 0, true},
+                      Case{"bitnet", 35, model::KvType::kF16, 0, true}));
 
 // Several sequences in one step give each exactly what it gets alone, with and without graphs.
 TEST(CudaBackend, BatchedSequencesMatchAloneBitForBit) {
@@ -335,6 +345,44 @@ TEST(CudaBackend, EmbeddingsMatchTheCpuAndEachInputAlone) {
     for (size_t k = 0; k < raw[0].size(); ++k)
       EXPECT_NEAR(raw[0][k] / std::sqrt(norm), got[1][k], 1e-6) << "dimension " << k;
   }
+}
+
+// The persistent decode kernel against the per-kernel path on the same GPU, with graphs and without:
+// the same greedy tokens over a long decode (the cache growing past many times its warps' stride),
+// logits close (they differ only in the order two block sums are added), and a model it cannot take
+// (Gemma's post-norms) left on the per-kernel path.
+TEST(CudaBackend, PersistentDecodeFollowsThePerKernelPath) {
+  TRIT_REQUIRE_GPU();
+  auto m = dummy("bitnet-b1.58", 36, 14);
+  CudaBackend kernels(*m, {.show_progress = false});
+  for (const bool graphs : {true, false}) {
+    CudaBackend persistent(*m, {.graphs = graphs, .persistent_decode = true, .show_progress = false});
+    model::KvCache a(m->hparams(), 160, model::KvType::kF16), b(m->hparams(), 160, model::KvType::kF16);
+    const auto p = prompt_tokens(11, 1000);
+    const model::SequenceInput ia{&a, p}, ib{&b, p};
+    int32_t next = sampling::argmax(kernels.eval({&ia, 1})[0]);
+    EXPECT_EQ(sampling::argmax(persistent.eval({&ib, 1})[0]), next);
+    double worst = 0;
+    for (int i = 0; i < 120; ++i) {
+      const model::SequenceInput sa{&a, {&next, 1}}, sb{&b, {&next, 1}};
+      const auto want_span = kernels.eval({&sa, 1})[0];
+      const std::vector<float> want(want_span.begin(), want_span.end());
+      const auto got = persistent.eval({&sb, 1})[0];
+      worst = std::max(worst, rel_l2(got, want));
+      ASSERT_EQ(sampling::argmax(got), sampling::argmax(want)) << "step " << i;
+      next = sampling::argmax(want);
+    }
+    EXPECT_LT(worst, 1e-3);
+    EXPECT_EQ(persistent.persistent_steps(), 120);
+    std::printf("persistent vs per-kernel decode (graphs %d): at most %.3e\n", graphs ? 1 : 0, worst);
+  }
+  auto g = dummy("gemma3", 36, 15);
+  CudaBackend gemma(*g, {.persistent_decode = true, .show_progress = false});
+  model::KvCache c(g->hparams(), 16, model::KvType::kF16);
+  const std::vector<int32_t> one = {5};
+  const model::SequenceInput in{&c, one};
+  gemma.eval({&in, 1});
+  EXPECT_EQ(gemma.persistent_steps(), 0);
 }
 
 TEST(CudaBackend, BadBatchesAreErrorsThatLeaveTheCacheAlone) {

@@ -2,7 +2,8 @@
 # Every check that needs an NVIDIA GPU, in one run (CI has no GPU; see tests/cuda/README.md):
 #   1. test_cuda: each CUDA kernel against the CPU reference, the backend against the CPU engine;
 #   2. trit bench on a generated model of the 2B-4T shape: prompt, decode, roofline, the GEMV alone, and
-#      prompts with and without flash attention; sampled decoding with top-k on the GPU and without;
+#      prompts with and without flash attention; decode with the persistent kernel (speed, same greedy
+#      text); sampled decoding with top-k on the GPU and without;
 #   3. greedy text and a 4-slot server on the GPU against the CPU, on the committed default model;
 #      embeddings (trit embed and /v1/embeddings) on the GPU against the CPU, and their speed;
 #   4. hf_oracle.py: transformers' BitNetForCausalLM and a float64 reference against trit on CPU and CUDA.
@@ -21,7 +22,7 @@ nvidia-smi --query-gpu=name,memory.total,clocks.max.sm,clocks.max.mem,driver_ver
 "$trit" --version
 
 step "test_cuda"
-timeout 120 "$build/tests/test_cuda" --gtest_brief=1 >"$out/test_cuda.log" 2>&1 || status=1
+timeout 180 "$build/tests/test_cuda" --gtest_brief=1 >"$out/test_cuda.log" 2>&1 || status=1
 tail -n 30 "$out/test_cuda.log"
 
 step "bench: 2B-4T shape"
@@ -30,6 +31,17 @@ timeout 150 "$trit" bench -m /tmp/trit-2b.gguf -d cuda -p 128,512,2048 -n 128 -r
 step "bench: prompts' attention by the row kernel only (TRIT_CUDA_FLASH_MIN=0)"
 TRIT_CUDA_FLASH_MIN=0 timeout 90 "$trit" bench -m /tmp/trit-2b.gguf -d cuda -p 128,512,2048 -n 0 -r 3 2>&1 |
   tee "$out/bench_rows.md" || status=1
+
+step "persistent decode kernel (TRIT_CUDA_PERSISTENT=1): decode speed, and greedy text vs the per-kernel path"
+TRIT_CUDA_PERSISTENT=1 timeout 90 "$trit" bench -m /tmp/trit-2b.gguf -d cuda -p 0 -n 128 -r 3 --roofline 2>&1 |
+  tee "$out/bench_persistent.md" || status=1
+for p in 0 1; do
+  TRIT_CUDA_PERSISTENT=$p timeout 60 "$trit" run -m /tmp/trit-2b.gguf -d cuda -p "The" -n 256 --ignore-eos --temp 0 \
+    >"$out/persistent_$p.txt" 2>"$out/persistent_$p.err" || status=1
+  echo "TRIT_CUDA_PERSISTENT=$p: $(grep -o 'generation: .*' "$out/persistent_$p.err")"
+done
+if cmp -s "$out/persistent_0.txt" "$out/persistent_1.txt"; then echo "greedy: same text with and without"
+else echo "greedy: TEXT DIFFERS with the persistent kernel"; status=1; fi
 
 step "sampled decoding: top-k 40 on the GPU, top-k 40 on the host (TRIT_CUDA_TOP_K=0), whole vocabulary (top-k 0)"
 for mode in gpu:40:1 host:40:0 all:0:1; do
