@@ -24,18 +24,6 @@ struct DeviceKv : model::KvCache::DeviceState {
 
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
-GluAct glu_act(kernels::FfnActivation a) {
-  switch (a) {
-    case kernels::FfnActivation::kSilu:
-      return GluAct::kSilu;
-    case kernels::FfnActivation::kReluSqr:
-      return GluAct::kReluSqr;
-    case kernels::FfnActivation::kGeluTanh:
-      return GluAct::kGeluTanh;
-  }
-  return GluAct::kSilu;
-}
-
 std::string describe(int device) {
   cudaDeviceProp p{};
   TRIT_CUDA_CHECK(cudaGetDeviceProperties(&p, device));

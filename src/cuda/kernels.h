@@ -12,6 +12,8 @@
 
 #include <cstdint>
 
+#include "kernels/activations.h"
+
 namespace trit::cuda {
 
 struct TernaryDevice {
@@ -41,6 +43,19 @@ struct RowDesc {
 };
 
 enum class GluAct : int { kSilu = 0, kReluSqr = 1, kGeluTanh = 2 };
+
+// The model's FFN activation as the kernels name it.
+inline GluAct glu_act(kernels::FfnActivation a) {
+  switch (a) {
+    case kernels::FfnActivation::kReluSqr:
+      return GluAct::kReluSqr;
+    case kernels::FfnActivation::kGeluTanh:
+      return GluAct::kGeluTanh;
+    case kernels::FfnActivation::kSilu:
+      break;
+  }
+  return GluAct::kSilu;
+}
 
 // x rows [n][ld_x] (cols used, at most 16384) -> optional RMSNorm by norm_w (null: none) -> int8 per row
 // into out (padding zeroed). normed (optional, [n][ld_normed]) receives the float rows after the norm.

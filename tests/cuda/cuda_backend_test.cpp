@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cuda/require_gpu.h"
+#include "cuda/shared_cases.h"
 #include "model/dummy.h"
 #include "model/embedding.h"
 #include "model/forward.h"
@@ -35,15 +36,6 @@ std::unique_ptr<model::Model> dummy(const std::string& arch, uint32_t type_id, u
   o.show_progress = false;
   model::write_dummy_model(o);
   return model::Model::load(o.path, {.show_progress = false});
-}
-
-double rel_l2(std::span<const float> a, std::span<const float> b) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    num += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
-    den += static_cast<double>(b[i]) * b[i];
-  }
-  return std::sqrt(num / den);
 }
 
 std::vector<int32_t> prompt_tokens(int n, int vocab) {

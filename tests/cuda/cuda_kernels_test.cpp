@@ -13,6 +13,7 @@
 #include "cuda/device_weights.h"
 #include "cuda/kernels.h"
 #include "cuda/require_gpu.h"
+#include "cuda/shared_cases.h"
 #include "cuda/token_dispatch.h"
 #include "kernels/f16_gemv.h"
 #include "kernels/i2_gemm.h"
@@ -45,13 +46,6 @@ tensor::TernaryMatrix random_ternary(int64_t rows, int64_t cols, std::mt19937& r
   tensor::TernaryMatrix m{rows, cols, cols, std::vector<int8_t>(rows * cols), std::vector<float>(rows, 0.0371f)};
   for (auto& v : m.values) v = static_cast<int8_t>(d(rng));
   return m;
-}
-
-std::vector<float> random_floats(size_t n, std::mt19937& rng, float sd = 2.0f) {
-  std::normal_distribution<float> normal(0.0f, sd);
-  std::vector<float> v(n);
-  for (float& x : v) x = normal(rng);
-  return v;
 }
 
 // The weights in the GPU layout, uploaded.
@@ -154,50 +148,25 @@ TEST(CudaKernels, RopeStoreNormsEachQAndKHeadBeforeRotating) {
   TRIT_REQUIRE_GPU();
   std::mt19937 rng(17);
   for (const int hd : {64, 128, 256}) {
-    const int n_head = 4, n_head_kv = 2, n = 3, n_ctx = 16, first_pos = 5;
-    const int kv_dim = n_head_kv * hd, ld = (n_head + 2 * n_head_kv) * hd;
-    kernels::RopeParams rope;
-    rope.n_rot = hd;
-    rope.freq_base = 1000000.0f;
-    rope.style = kernels::RopeStyle::kNeox;
-    std::vector<float> cos_t(static_cast<size_t>(n_ctx * hd / 2)), sin_t(cos_t.size());
-    for (int p = 0; p < n_ctx; ++p) kernels::rope_angles(p, rope, cos_t.data() + p * hd / 2, sin_t.data() + p * hd / 2);
-    const auto qkv = random_floats(static_cast<size_t>(n * ld), rng);
-    const auto qn = random_floats(hd, rng, 0.5f), kn = random_floats(hd, rng, 0.5f);
-    DeviceBuffer dqkv = upload(qkv), dcos = upload(cos_t), dsin = upload(sin_t), dqn = upload(qn), dkn = upload(kn);
-    DeviceBuffer dk(static_cast<size_t>(n_ctx * kv_dim) * 4), dv(static_cast<size_t>(n_ctx * kv_dim) * 4);
+    const int n = 3, first_pos = 5;
+    const HeadNormRopeCase c(hd, 4, 2, 16, n, rng);
+    DeviceBuffer dqkv = upload(c.qkv), dcos = upload(c.cos_t), dsin = upload(c.sin_t), dqn = upload(c.q_norm),
+                 dkn = upload(c.k_norm);
+    const size_t cache = static_cast<size_t>(c.n_ctx * c.kv_dim());
+    DeviceBuffer dk(cache * 4), dv(cache * 4);
     std::vector<RowDesc> rows;
-    for (int r = 0; r < n; ++r)
-      rows.push_back({first_pos + r, 0, static_cast<int64_t>(n_ctx) * kv_dim, dk.get(), dv.get()});
+    for (int r = 0; r < n; ++r) rows.push_back({first_pos + r, 0, static_cast<int64_t>(cache), dk.get(), dv.get()});
     DeviceBuffer drows = upload(rows);
     RopeStoreArgs args{
-        dqkv.get<float>(),    ld, n,    n_head, n_head_kv, hd, hd, true, dcos.get<float>(), dsin.get<float>(),
-        drows.get<RowDesc>(), 0,  false};
+        dqkv.get<float>(),    c.ld(), n,    c.n_head, c.n_head_kv, hd, hd, true, dcos.get<float>(), dsin.get<float>(),
+        drows.get<RowDesc>(), 0,      false};
     args.q_norm = dqn.get<float>();
     args.k_norm = dkn.get<float>();
-    args.norm_eps = 1e-6f;
+    args.norm_eps = c.eps;
     rope_store(args, nullptr);
-    const auto got_q = download<float>(dqkv, static_cast<size_t>(n * ld));
-    const auto got_k = download<float>(dk, static_cast<size_t>(n_ctx * kv_dim));
-    const auto got_v = download<float>(dv, static_cast<size_t>(n_ctx * kv_dim));
-    for (int r = 0; r < n; ++r) {
-      std::vector<float> row(qkv.begin() + r * ld, qkv.begin() + (r + 1) * ld);
-      for (int h = 0; h < n_head + n_head_kv; ++h)
-        kernels::rms_norm(row.data() + h * hd, (h < n_head ? qn : kn).data(), row.data() + h * hd, hd, 1e-6f);
-      const int pos = first_pos + r;
-      kernels::rope_heads(row.data(), n_head + n_head_kv, hd, cos_t.data() + pos * hd / 2, sin_t.data() + pos * hd / 2,
-                          rope);
-      for (int i = 0; i < n_head * hd; ++i)
-        ASSERT_NEAR(got_q[static_cast<size_t>(r * ld + i)], row[static_cast<size_t>(i)],
-                    2e-6f * std::fabs(row[static_cast<size_t>(i)]) + 1e-6f)
-            << "hd " << hd << " row " << r << " q " << i;
-      for (int i = 0; i < kv_dim; ++i) {
-        const size_t at = static_cast<size_t>(pos * kv_dim + i);
-        const float want_k = row[static_cast<size_t>(n_head * hd + i)];
-        ASSERT_NEAR(got_k[at], want_k, 2e-6f * std::fabs(want_k) + 1e-6f) << "hd " << hd << " row " << r << " k " << i;
-        ASSERT_EQ(got_v[at], qkv[static_cast<size_t>(r * ld + (n_head + n_head_kv) * hd + i)]) << "v " << i;
-      }
-    }
+    const auto q = download<float>(dqkv, c.qkv.size());
+    const auto k = download<float>(dk, cache), v = download<float>(dv, cache);
+    for (int r = 0; r < n; ++r) c.check(r, first_pos + r, q.data(), k.data(), v.data());
   }
 }
 

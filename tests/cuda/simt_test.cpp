@@ -13,6 +13,7 @@
 
 #include "cuda/decode_step.cuh"
 #include "cuda/device_weights.h"
+#include "cuda/shared_cases.h"
 #include "kernels/i2_gemm.h"
 #include "kernels/i2_matrix.h"
 #include "kernels/norm.h"
@@ -25,22 +26,6 @@
 
 namespace trit::cuda {
 namespace {
-
-std::vector<float> random_floats(size_t n, std::mt19937& rng, float sd = 2.0f) {
-  std::normal_distribution<float> normal(0.0f, sd);
-  std::vector<float> v(n);
-  for (float& x : v) x = normal(rng);
-  return v;
-}
-
-double rel_l2(std::span<const float> a, std::span<const float> b) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    num += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
-    den += static_cast<double>(b[i]) * b[i];
-  }
-  return std::sqrt(num / den);
-}
 
 // Ternary matrices (parts fused row after row, as the upload fuses Q/K/V) in the GPU layout, in host memory.
 struct HostTernary {
@@ -148,47 +133,19 @@ TEST(Simt, GemvRowsMatchTheCpuKernelBitForBit) {
 
 TEST(Simt, RopeStoreNormsEachQAndKHeadBeforeRotating) {
   std::mt19937 rng(5);
-  const int hd = 128, n_head = 4, n_head_kv = 2, n_ctx = 8, pos = 5;
-  const int kv_dim = n_head_kv * hd, ld = (n_head + 2 * n_head_kv) * hd;
-  kernels::RopeParams rope;
-  rope.n_rot = hd;
-  rope.freq_base = 1000000.0f;
-  rope.style = kernels::RopeStyle::kNeox;
-  std::vector<float> cos_t(static_cast<size_t>(n_ctx * hd / 2)), sin_t(cos_t.size());
-  for (int p = 0; p < n_ctx; ++p) kernels::rope_angles(p, rope, cos_t.data() + p * hd / 2, sin_t.data() + p * hd / 2);
-  const auto qkv0 = random_floats(static_cast<size_t>(ld), rng);
-  const auto qn = random_floats(hd, rng, 0.5f), kn = random_floats(hd, rng, 0.5f);
-  std::vector<float> qkv = qkv0, k(static_cast<size_t>(n_ctx * kv_dim)), v(k.size());
-  const RowDesc row{pos, 1, static_cast<int64_t>(n_ctx) * kv_dim, k.data(), v.data()};
-  RopeStoreArgs args{qkv.data(), ld, 1, n_head, n_head_kv, hd, hd, true, cos_t.data(), sin_t.data(), &row, 0, false};
-  args.q_norm = qn.data();
-  args.k_norm = kn.data();
-  args.norm_eps = 1e-6f;
-  std::vector<double> scratch(32 * (n_head + 2 * n_head_kv));
-  simt::launch(n_head + 2 * n_head_kv, 64,
-               [&] { rope_store_head(args, 0, blockIdx.x, scratch.data() + 32 * blockIdx.x); });
-  std::vector<float> want = qkv0;
-  for (int h = 0; h < n_head + n_head_kv; ++h)
-    kernels::rms_norm(want.data() + h * hd, (h < n_head ? qn : kn).data(), want.data() + h * hd, hd, 1e-6f);
-  kernels::rope_heads(want.data(), n_head + n_head_kv, hd, cos_t.data() + pos * hd / 2, sin_t.data() + pos * hd / 2,
-                      rope);
-  for (int i = 0; i < n_head * hd; ++i) ASSERT_NEAR(qkv[i], want[i], 2e-6f * std::fabs(want[i]) + 1e-6f) << "q " << i;
-  for (int i = 0; i < kv_dim; ++i) {
-    const float want_k = want[static_cast<size_t>(n_head * hd + i)];
-    ASSERT_NEAR(k[static_cast<size_t>(pos * kv_dim + i)], want_k, 2e-6f * std::fabs(want_k) + 1e-6f) << "k " << i;
-    ASSERT_EQ(v[static_cast<size_t>(pos * kv_dim + i)], qkv0[static_cast<size_t>((n_head + n_head_kv) * hd + i)]);
-  }
-}
-
-GluAct glu_act(kernels::FfnActivation a) {
-  switch (a) {
-    case kernels::FfnActivation::kReluSqr:
-      return GluAct::kReluSqr;
-    case kernels::FfnActivation::kGeluTanh:
-      return GluAct::kGeluTanh;
-    default:
-      return GluAct::kSilu;
-  }
+  const int pos = 5;
+  const HeadNormRopeCase c(128, 4, 2, 8, 1, rng);
+  std::vector<float> q = c.qkv, k(static_cast<size_t>(c.n_ctx * c.kv_dim())), v(k.size());
+  const RowDesc row{pos, 1, static_cast<int64_t>(k.size()), k.data(), v.data()};
+  RopeStoreArgs args{q.data(),       c.ld(),         1,    c.n_head, c.n_head_kv, c.hd, c.hd, true,
+                     c.cos_t.data(), c.sin_t.data(), &row, 0,        false};
+  args.q_norm = c.q_norm.data();
+  args.k_norm = c.k_norm.data();
+  args.norm_eps = c.eps;
+  const int heads = c.n_head + 2 * c.n_head_kv;
+  std::vector<double> scratch(static_cast<size_t>(32 * heads));
+  simt::launch(heads, 64, [&] { rope_store_head(args, 0, blockIdx.x, scratch.data() + 32 * blockIdx.x); });
+  c.check(0, pos, q.data(), k.data(), v.data());
 }
 
 // The persistent decode kernel's layers (3 blocks of 128 threads) one token at a time against the CPU
