@@ -67,6 +67,17 @@ __device__ __forceinline__ float normed(const float* x, const float* w, float s,
   return w ? __fmul_rn(__fmul_rn(x[i], s), w[i]) : x[i];
 }
 
+// dst (= or, with accumulate, +=) RMSNorm(row) * w over cols, by the calling block; shared holds 32
+// doubles.
+__device__ inline void rms_norm_row(const float* row, int cols, const float* w, float eps, float* dst, bool accumulate,
+                                    double* shared) {
+  const float s = rms_scale(row, cols, eps, shared);
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
+    const float v = normed(row, w, s, i);
+    dst[i] = accumulate ? __fadd_rn(dst[i], v) : v;
+  }
+}
+
 __device__ __forceinline__ float gelu_tanh(float x) {
   const float k = 0.7978845608028654f;  // sqrt(2/pi)
   return 0.5f * x * (1.0f + tanhf(k * (x + 0.044715f * x * x * x)));

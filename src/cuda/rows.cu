@@ -37,13 +37,7 @@ __global__ void __launch_bounds__(kThreads)
                     const float* __restrict__ w, float eps, float* __restrict__ out, int ld_out, bool accumulate) {
   __shared__ double shared_d[32];
   const int64_t r = row_index ? row_index[blockIdx.x] : blockIdx.x;
-  const float* row = x + r * ld_x;
-  float* dst = out + static_cast<int64_t>(blockIdx.x) * ld_out;
-  const float s = rms_scale(row, cols, eps, shared_d);
-  for (int i = threadIdx.x; i < cols; i += blockDim.x) {
-    const float v = normed(row, w, s, i);
-    dst[i] = accumulate ? __fadd_rn(dst[i], v) : v;
-  }
+  rms_norm_row(x + r * ld_x, cols, w, eps, out + static_cast<int64_t>(blockIdx.x) * ld_out, accumulate, shared_d);
 }
 
 __global__ void __launch_bounds__(kThreads)

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "cuda/decode_step.cuh"
@@ -146,6 +147,92 @@ TEST(Simt, RopeStoreNormsEachQAndKHeadBeforeRotating) {
   std::vector<double> scratch(static_cast<size_t>(32 * heads));
   simt::launch(heads, 64, [&] { rope_store_head(args, 0, blockIdx.x, scratch.data() + 32 * blockIdx.x); });
   c.check(0, pos, q.data(), k.data(), v.data());
+}
+
+// Gemma's post-norm added to the residual (rms_norm_rows' row), against the CPU's RMSNorm.
+TEST(Simt, RmsNormRowAddsTheNormedRowToTheResidual) {
+  std::mt19937 rng(6);
+  const int n = 3, cols = 640;
+  const auto x = random_floats(static_cast<size_t>(n * cols), rng), w = random_floats(cols, rng, 0.5f);
+  const auto residual = random_floats(x.size(), rng);
+  std::vector<float> out = residual;
+  std::vector<double> shared(static_cast<size_t>(32 * n));
+  simt::launch(n, 96, [&] {
+    rms_norm_row(x.data() + blockIdx.x * cols, cols, w.data(), 1e-6f, out.data() + blockIdx.x * cols, true,
+                 shared.data() + 32 * blockIdx.x);
+  });
+  std::vector<float> normed(static_cast<size_t>(cols));
+  for (int r = 0; r < n; ++r) {
+    kernels::rms_norm(x.data() + r * cols, w.data(), normed.data(), cols, 1e-6f);
+    for (int i = 0; i < cols; ++i) {
+      const float want = residual[static_cast<size_t>(r * cols + i)] + normed[static_cast<size_t>(i)];
+      ASSERT_NEAR(out[static_cast<size_t>(r * cols + i)], want, 1e-6f * std::fabs(want) + 1e-6f) << r << " " << i;
+    }
+  }
+}
+
+// The one-row attention (decode steps and short prompts) against a double reference: grouped-query heads
+// over a cache of 31 positions, f16 and f32 caches (an f16 cache rounds the query, and a lone token's
+// weights, to f16 as the CPU does), with and without a sliding window of 8.
+TEST(Simt, AttendHeadMatchesADoubleReference) {
+  std::mt19937 rng(8);
+  const int hd = 64, n_head = 4, n_head_kv = 2, n_ctx = 40, pos = 30, kv_dim = n_head_kv * hd;
+  const int ld = (n_head + 2 * n_head_kv) * hd;
+  const auto qkv = random_floats(static_cast<size_t>(ld), rng, 1.0f);
+  const auto keys = random_floats(static_cast<size_t>(n_ctx * kv_dim), rng, 1.0f);
+  const auto values = random_floats(keys.size(), rng, 1.0f);
+  const float scale = 0.125f;
+  for (const bool f16 : {false, true})
+    for (const int window : {0, 8}) {
+      SCOPED_TRACE(std::string(f16 ? "f16" : "f32") + " cache, window " + std::to_string(window));
+      std::vector<uint16_t> k16(keys.size()), v16(keys.size());
+      std::vector<float> kf(keys), vf(values);
+      for (size_t i = 0; i < keys.size() && f16; ++i) {
+        k16[i] = tensor::f32_to_f16(keys[i]);
+        v16[i] = tensor::f32_to_f16(values[i]);
+        kf[i] = tensor::f16_to_f32(k16[i]);
+        vf[i] = tensor::f16_to_f32(v16[i]);
+      }
+      const RowDesc row{pos, 1, static_cast<int64_t>(keys.size()), f16 ? static_cast<void*>(k16.data()) : kf.data(),
+                        f16 ? static_cast<void*>(v16.data()) : vf.data()};
+      std::vector<float> out(static_cast<size_t>(n_head * hd), NAN);
+      const AttentionArgs args{qkv.data(), ld,   1, n_head, n_head_kv, hd,         scale,
+                               window,     &row, 0, f16,    n_ctx,     out.data(), n_head * hd};
+      std::vector<std::vector<float>> shared(n_head, std::vector<float>(attention_shared_bytes(hd, n_ctx) / 4));
+      std::vector<float> red(static_cast<size_t>(32 * n_head));
+      simt::launch(n_head, 64,
+                   [&] { attend_head(args, 0, blockIdx.x, shared[blockIdx.x].data(), red.data() + 32 * blockIdx.x); });
+      // Float accumulation (the GPU test's bound); with an f16 cache, plus one f16 step (2^-11 below 1) of
+      // a weight that the float softmax rounds to the other side of the double one.
+      double v_max = 0;
+      for (float v : vf) v_max = std::max(v_max, std::fabs(static_cast<double>(v)));
+      const double bound = std::ldexp(v_max, -16) + (f16 ? std::ldexp(v_max, -11) : 0.0);
+      for (int h = 0; h < n_head; ++h) {
+        const int kvh = h / (n_head / n_head_kv), first = window ? std::max(0, pos + 1 - window) : 0;
+        std::vector<double> p(static_cast<size_t>(pos + 1), 0.0);
+        double m = -1e300, sum = 0;
+        for (int t = first; t <= pos; ++t) {
+          double dot = 0;
+          for (int d = 0; d < hd; ++d) {
+            const float q = qkv[static_cast<size_t>(h * hd + d)];
+            dot += (f16 ? tensor::f16_to_f32(tensor::f32_to_f16(q)) : q) *
+                   kf[static_cast<size_t>(t * kv_dim + kvh * hd + d)];
+          }
+          p[t] = dot * scale;
+          m = std::max(m, p[t]);
+        }
+        for (int t = first; t <= pos; ++t) sum += (p[t] = std::exp(p[t] - m));
+        for (int t = first; t <= pos; ++t) {
+          p[t] /= sum;
+          if (f16) p[t] = tensor::f16_to_f32(tensor::f32_to_f16(static_cast<float>(p[t])));  // a lone token's weights
+        }
+        for (int d = 0; d < hd; ++d) {
+          double want = 0;
+          for (int t = first; t <= pos; ++t) want += p[t] * vf[static_cast<size_t>(t * kv_dim + kvh * hd + d)];
+          ASSERT_NEAR(out[static_cast<size_t>(h * hd + d)], want, bound) << "head " << h << " dim " << d;
+        }
+      }
+    }
 }
 
 // The persistent decode kernel's layers (3 blocks of 128 threads) one token at a time against the CPU
