@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "cuda/cuda_backend.h"
+#include "cuda/shared_cases.h"
 #include "fake_runtime.h"
 #include "model/dummy.h"
 #include "model/embedding.h"
@@ -24,15 +25,6 @@
 
 namespace trit::cuda {
 namespace {
-
-double rel_l2(std::span<const float> a, std::span<const float> b) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    num += (static_cast<double>(a[i]) - b[i]) * (static_cast<double>(a[i]) - b[i]);
-    den += static_cast<double>(b[i]) * b[i];
-  }
-  return std::sqrt(num / den);
-}
 
 std::unique_ptr<model::Model> dummy(const model::DummyShape& shape, uint64_t seed) {
   const auto dir = testing::make_temp_dir("trit-cuda-emu");
