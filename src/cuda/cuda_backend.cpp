@@ -403,40 +403,41 @@ void CudaBackend::enqueue(const Step& step, Output output) {
         {persistent_layers_.get<DecodeLayer>(), static_cast<int>(h.n_layer), x, qkv_.get<float>(), att_.get<float>(),
          gate_up_.get<float>(), d, hd_q, n_ff, eps, glu_act(h.ffn_act), rope_args(0), attention_args(0)},
         persistent_blocks_, stream_);
-  }
-  for (int64_t l = 0; l < (step.persistent ? 0 : h.n_layer); ++l) {
-    const DeviceLayer& L = weights_.layers[static_cast<size_t>(l)];
-    float* keep = L.needs_float_input ? normed : nullptr;
-    // Attention block: Q/K/V, per-head norms and RoPE, the cache store, attention, the output projection.
-    project(L.attn_norm, L.qkv, L.norm_in + kNormInQ, qkv_.get<float>(), ld_qkv, keep);
-    RopeStoreArgs rope = rope_args(l);
-    rope.q_norm = L.attn_q_norm;
-    rope.k_norm = L.attn_k_norm;
-    rope.norm_eps = eps;
-    rope_store(rope, stream_);
-    AttentionArgs att = attention_args(l);
-    if (step.n_tiles > 0) {  // long prompts in tiles, the other rows by the one-row kernel
-      flash_attention(att, tiles, static_cast<int>(step.n_tiles), stream_);
-      att.n = static_cast<int>(step.n_single);
-      att.row_list = singles;
-    }
-    attention(att, stream_);
-    QuantizedRows q = quant(hd_q);
-    quantize_normed(att_.get<float>(), hd_q, hd_q, L.attn_sub_norm, L.norm_in[kNormInO], q, keep);
-    residual(L.wo, q, hd_q, L.post_attn_norm);
+  } else {  // kernel after kernel
+    for (int64_t l = 0; l < h.n_layer; ++l) {
+      const DeviceLayer& L = weights_.layers[static_cast<size_t>(l)];
+      float* keep = L.needs_float_input ? normed : nullptr;
+      // Attention block: Q/K/V, per-head norms and RoPE, the cache store, attention, the output projection.
+      project(L.attn_norm, L.qkv, L.norm_in + kNormInQ, qkv_.get<float>(), ld_qkv, keep);
+      RopeStoreArgs rope = rope_args(l);
+      rope.q_norm = L.attn_q_norm;
+      rope.k_norm = L.attn_k_norm;
+      rope.norm_eps = eps;
+      rope_store(rope, stream_);
+      AttentionArgs att = attention_args(l);
+      if (step.n_tiles > 0) {  // long prompts in tiles, the other rows by the one-row kernel
+        flash_attention(att, tiles, static_cast<int>(step.n_tiles), stream_);
+        att.n = static_cast<int>(step.n_single);
+        att.row_list = singles;
+      }
+      attention(att, stream_);
+      QuantizedRows q = quant(hd_q);
+      quantize_normed(att_.get<float>(), hd_q, hd_q, L.attn_sub_norm, L.norm_in[kNormInO], q, keep);
+      residual(L.wo, q, hd_q, L.post_attn_norm);
 
-    // Feed-forward block: gate and up, the gated activation with its sub-norm(s), down.
-    project(L.ffn_norm, L.gate_up, L.norm_in + kNormInGate, gate_up_.get<float>(), 2 * n_ff, keep);
-    q = quant(n_ff);
-    if (L.norm_in[kNormInDown]) {  // act(gate) * up, its sub-norm, then down's own norm
-      glu_quantize_rows(gate_up_.get<float>(), 2 * n_ff, n_ff, n, glu_act(h.ffn_act), L.ffn_sub_norm, eps, q, xn, n_ff,
-                        stream_);
-      quantize_rows(xn, n_ff, n_ff, n, L.norm_in[kNormInDown], eps, q, keep, n_ff, stream_);
-    } else {
-      glu_quantize_rows(gate_up_.get<float>(), 2 * n_ff, n_ff, n, glu_act(h.ffn_act), L.ffn_sub_norm, eps, q, keep,
-                        n_ff, stream_);
+      // Feed-forward block: gate and up, the gated activation with its sub-norm(s), down.
+      project(L.ffn_norm, L.gate_up, L.norm_in + kNormInGate, gate_up_.get<float>(), 2 * n_ff, keep);
+      q = quant(n_ff);
+      if (L.norm_in[kNormInDown]) {  // act(gate) * up, its sub-norm, then down's own norm
+        glu_quantize_rows(gate_up_.get<float>(), 2 * n_ff, n_ff, n, glu_act(h.ffn_act), L.ffn_sub_norm, eps, q, xn,
+                          n_ff, stream_);
+        quantize_rows(xn, n_ff, n_ff, n, L.norm_in[kNormInDown], eps, q, keep, n_ff, stream_);
+      } else {
+        glu_quantize_rows(gate_up_.get<float>(), 2 * n_ff, n_ff, n, glu_act(h.ffn_act), L.ffn_sub_norm, eps, q, keep,
+                          n_ff, stream_);
+      }
+      residual(L.down, q, n_ff, L.post_ffw_norm);
     }
-    residual(L.down, q, n_ff, L.post_ffw_norm);
   }
   if (output.kind == Output::kHidden) {  // embeddings: the final hidden rows go to the host for pooling
     TRIT_CUDA_CHECK(cudaMemcpyAsync(hidden_host_.get(), x, static_cast<size_t>(n) * d * sizeof(float),
@@ -514,15 +515,19 @@ void CudaBackend::run(const Step& step, Output output) {
   TRIT_CUDA_CHECK(cudaStreamSynchronize(stream_));
 }
 
+void CudaBackend::run_batch(std::span<const model::SequenceInput> batch, Output output, Step& step) {
+  prepare(batch, step);
+  run(step, output);
+  for (const model::SequenceInput& in : batch) in.cache->advance(static_cast<int64_t>(in.tokens.size()));
+}
+
 std::vector<std::span<const float>> CudaBackend::eval(std::span<const model::SequenceInput> batch) {
   Step step;
-  prepare(batch, step);
-  run(step, Output{Output::kLogits, 0});
+  run_batch(batch, Output{Output::kLogits, 0}, step);
   const int64_t n_vocab = model_.hparams().n_vocab;
   std::vector<std::span<const float>> result;
   int64_t offset = 0;
   for (size_t s = 0; s < batch.size(); ++s) {
-    batch[s].cache->advance(static_cast<int64_t>(batch[s].tokens.size()));
     const int64_t rows = step.out_rows_per_seq[s];
     result.emplace_back(logits_host_.get<float>() + offset * n_vocab, static_cast<size_t>(rows * n_vocab));
     offset += rows;
@@ -533,9 +538,7 @@ std::vector<std::span<const float>> CudaBackend::eval(std::span<const model::Seq
 void CudaBackend::run_last_tokens(std::span<const model::SequenceInput> batch, Output output, Step& step) {
   for (const model::SequenceInput& in : batch)
     if (in.all_logits) trit::fail("eval_top_k and eval_greedy take the last position of each sequence only");
-  prepare(batch, step);
-  run(step, output);
-  for (const model::SequenceInput& in : batch) in.cache->advance(static_cast<int64_t>(in.tokens.size()));
+  run_batch(batch, output, step);
 }
 
 std::vector<model::TopLogits> CudaBackend::eval_top_k(std::span<const model::SequenceInput> batch, int k) {
@@ -561,24 +564,10 @@ std::vector<int32_t> CudaBackend::eval_greedy(std::span<const model::SequenceInp
 
 std::vector<std::span<const float>> CudaBackend::embed(std::span<const model::SequenceInput> batch, bool normalize) {
   Step step;
-  prepare(batch, step);
-  run(step, Output{Output::kHidden, 0});
-  for (const model::SequenceInput& in : batch) in.cache->advance(static_cast<int64_t>(in.tokens.size()));
+  run_batch(batch, Output{Output::kHidden, 0}, step);
   // Pooled on the host by the CPU's own code (model/pooling.h), so both devices pool alike.
-  const model::HParams& h = model_.hparams();
-  const int64_t d = h.n_embd;
-  embeddings_.assign(batch.size() * static_cast<size_t>(d), 0.0f);
-  std::vector<std::span<const float>> result;
-  int64_t first_row = 0;
-  for (size_t s = 0; s < batch.size(); ++s) {
-    const int64_t len = static_cast<int64_t>(batch[s].tokens.size());
-    float* out = embeddings_.data() + s * d;
-    model::pool_embedding(h, model_.weights().output_norm, hidden_host_.get<float>() + first_row * d, len, normalize,
-                          out);
-    result.emplace_back(out, static_cast<size_t>(d));
-    first_row += len;
-  }
-  return result;
+  return model::pool_embeddings(model_.hparams(), model_.weights().output_norm, hidden_host_.get<float>(), batch,
+                                normalize, embeddings_);
 }
 
 }  // namespace trit::cuda

@@ -74,6 +74,8 @@ class CudaBackend : public model::Backend {
   void enqueue(const Step& step, Output output);  // the whole step on stream_
   void run(const Step& step, Output output);
   cudaGraphExec_t capture(const Step& step, Output output);  // the step recorded as a graph
+  // prepare, run, and advance every sequence's cache past its tokens.
+  void run_batch(std::span<const model::SequenceInput> batch, Output output, Step& step);
   // Steps for outputs of the last token only (eval_top_k, eval_greedy).
   void run_last_tokens(std::span<const model::SequenceInput> batch, Output output, Step& step);
   void clear_graphs();

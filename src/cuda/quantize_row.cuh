@@ -42,9 +42,7 @@ __device__ inline void quantize_row(const QuantInput& in, int64_t r, const float
     double ss = 0.0;
 #pragma unroll
     for (int j = 0; j < kQuantPer; ++j) ss += static_cast<double>(__fmul_rn(v[j], v[j]));
-    ss = block_reduce(ss, Add{}, 0.0, sh.d);
-    const float mean = static_cast<float>(ss / static_cast<double>(in.cols));
-    const float s = __fdiv_rn(1.0f, __fsqrt_rn(__fadd_rn(mean, eps)));
+    const float s = rms_inverse(block_reduce(ss, Add{}, 0.0, sh.d), in.cols, eps);
 #pragma unroll
     for (int j = 0; j < kQuantPer; ++j) {
       const int i = threadIdx.x + j * static_cast<int>(blockDim.x);

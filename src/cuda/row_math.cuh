@@ -54,12 +54,15 @@ __device__ T block_reduce(T v, Op op, T identity, T* shared) {
 
 // 1 / sqrt(mean(x^2) + eps) of x[0..cols) over the block: squares in float summed in double, as the
 // CPU's rms_norm. shared holds 32 doubles.
+__device__ __forceinline__ float rms_inverse(double sum_squares, int cols, float eps) {
+  const float mean = static_cast<float>(sum_squares / static_cast<double>(cols));
+  return __fdiv_rn(1.0f, __fsqrt_rn(__fadd_rn(mean, eps)));
+}
+
 __device__ inline float rms_scale(const float* x, int cols, float eps, double* shared) {
   double ss = 0.0;
   for (int i = threadIdx.x; i < cols; i += blockDim.x) ss += static_cast<double>(__fmul_rn(x[i], x[i]));
-  ss = block_reduce(ss, Add{}, 0.0, shared);
-  const float mean = static_cast<float>(ss / static_cast<double>(cols));
-  return __fdiv_rn(1.0f, __fsqrt_rn(__fadd_rn(mean, eps)));
+  return rms_inverse(block_reduce(ss, Add{}, 0.0, shared), cols, eps);
 }
 
 // Element i of RMSNorm(x) with the scale s from rms_scale and the gain w (null: none).

@@ -288,18 +288,8 @@ std::vector<std::span<const float>> Forward::eval(std::span<const SequenceInput>
 }
 
 std::vector<std::span<const float>> Forward::embed(std::span<const SequenceInput> batch, bool normalize) {
-  const HParams& h = model_.hparams();
-  run_layers(batch);
-  const int64_t d = h.n_embd;
-  embeddings_.assign(segments_.size() * static_cast<size_t>(d), 0.0f);
-  std::vector<std::span<const float>> result;
-  for (size_t s = 0; s < segments_.size(); ++s) {
-    const Segment& seg = segments_[s];
-    float* out = embeddings_.data() + s * d;
-    pool_embedding(h, model_.weights().output_norm, x_.data() + seg.first_row * d, seg.n_tokens, normalize, out);
-    result.emplace_back(out, static_cast<size_t>(d));
-  }
-  return result;
+  run_layers(batch);  // the sequences' rows one after another, in batch order
+  return pool_embeddings(model_.hparams(), model_.weights().output_norm, x_.data(), batch, normalize, embeddings_);
 }
 
 }  // namespace trit::model

@@ -34,4 +34,21 @@ void pool_embedding(const HParams& h, std::span<const float> output_norm, const 
   }
 }
 
+std::vector<std::span<const float>> pool_embeddings(const HParams& h, std::span<const float> output_norm,
+                                                    const float* rows, std::span<const SequenceInput> batch,
+                                                    bool normalize, std::vector<float>& storage) {
+  const int64_t d = h.n_embd;
+  storage.assign(batch.size() * static_cast<size_t>(d), 0.0f);
+  std::vector<std::span<const float>> result;
+  int64_t first_row = 0;
+  for (size_t s = 0; s < batch.size(); ++s) {
+    const int64_t len = static_cast<int64_t>(batch[s].tokens.size());
+    float* out = storage.data() + s * d;
+    pool_embedding(h, output_norm, rows + first_row * d, len, normalize, out);
+    result.emplace_back(out, static_cast<size_t>(d));
+    first_row += len;
+  }
+  return result;
+}
+
 }  // namespace trit::model

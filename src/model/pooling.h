@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
+#include "model/backend.h"
 #include "model/hparams.h"
 
 namespace trit::model {
@@ -15,5 +17,11 @@ namespace trit::model {
 // cls (the first row) or last; divided by its L2 norm when `normalize`.
 void pool_embedding(const HParams& h, std::span<const float> output_norm, const float* rows, int64_t n_tokens,
                     bool normalize, float* out);
+
+// pool_embedding for every sequence of a batch whose hidden rows lie one sequence after another in `rows`
+// (the order of `batch`), into `storage`; the spans (n_embd floats each) point there.
+std::vector<std::span<const float>> pool_embeddings(const HParams& h, std::span<const float> output_norm,
+                                                    const float* rows, std::span<const SequenceInput> batch,
+                                                    bool normalize, std::vector<float>& storage);
 
 }  // namespace trit::model

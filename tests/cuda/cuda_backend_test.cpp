@@ -24,18 +24,11 @@
 namespace trit::cuda {
 namespace {
 
+// A vocabulary that is not a multiple of the tiles, GQA.
 std::unique_ptr<model::Model> dummy(const std::string& arch, uint32_t type_id, uint64_t seed, int64_t window = 0) {
-  const auto dir = testing::make_temp_dir("trit-cuda");
-  model::DummyOptions o;
-  o.path = (dir / "m.gguf").string();
-  // A vocabulary that is not a multiple of the tiles, GQA.
-  o.shape = {"test", arch, 256, 768, 3, 8, 2, 1000, 512, 10000.0};
-  o.shape.sliding_window = window;
-  o.type_id = type_id;
-  o.seed = seed;
-  o.show_progress = false;
-  model::write_dummy_model(o);
-  return model::Model::load(o.path, {.show_progress = false});
+  model::DummyShape shape{"test", arch, 256, 768, 3, 8, 2, 1000, 512, 10000.0};
+  shape.sliding_window = window;
+  return load_dummy(shape, seed, type_id);
 }
 
 std::vector<int32_t> prompt_tokens(int n, int vocab) {
@@ -304,14 +297,7 @@ TEST(CudaBackend, EmbeddingsMatchTheCpuAndEachInputAlone) {
   TRIT_REQUIRE_GPU();
   for (const char* shape : {"embed-qwen3-tiny", "embed-gemma3-tiny"}) {
     SCOPED_TRACE(shape);
-    const auto dir = testing::make_temp_dir("trit-cuda-embed");
-    model::DummyOptions o;
-    o.path = (dir / "e.gguf").string();
-    o.shape = model::find_dummy_shape(shape);
-    o.seed = 17;
-    o.show_progress = false;
-    model::write_dummy_model(o);
-    auto m = model::Model::load(o.path, {.show_progress = false});
+    auto m = load_dummy(model::find_dummy_shape(shape), 17);
     const int vocab = static_cast<int>(m->hparams().n_vocab);
     const std::vector<std::vector<int32_t>> inputs = {prompt_tokens(3, vocab), prompt_tokens(37, vocab),
                                                       prompt_tokens(300, vocab)};

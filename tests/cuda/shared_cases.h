@@ -1,18 +1,35 @@
-// What the CUDA tests share, on the GPU (cuda_*_test.cpp) and in the CPU emulation (simt_test.cpp):
-// random values, the relative L2 distance, and the per-head-norm RoPE case with its expected results.
+// What the CUDA tests share, on the GPU (cuda_*_test.cpp) and in the CPU emulations (simt_test.cpp,
+// tests/cuda_emu): generated models, random values, the relative L2 distance, and the per-head-norm
+// RoPE case with its expected results.
 #pragma once
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
 #include <random>
 #include <span>
 #include <vector>
 
 #include "kernels/norm.h"
 #include "kernels/rope.h"
+#include "model/dummy.h"
+#include "model/model.h"
+#include "support/test_data.h"
 
 namespace trit::cuda {
+
+// A generated model of `shape` (weights of type type_id: 36 i2_s) written to a temporary file and loaded.
+inline std::unique_ptr<model::Model> load_dummy(const model::DummyShape& shape, uint64_t seed, uint32_t type_id = 36) {
+  model::DummyOptions o;
+  o.path = (testing::make_temp_dir("trit-cuda") / "m.gguf").string();
+  o.shape = shape;
+  o.type_id = type_id;
+  o.seed = seed;
+  o.show_progress = false;
+  model::write_dummy_model(o);
+  return model::Model::load(o.path, {.show_progress = false});
+}
 
 inline std::vector<float> random_floats(size_t n, std::mt19937& rng, float sd = 2.0f) {
   std::normal_distribution<float> normal(0.0f, sd);

@@ -239,13 +239,8 @@ TEST(Simt, AttendHeadMatchesADoubleReference) {
 // engine decoding the same tokens: the final hidden state through the output norm, every token.
 void check_persistent_decode(const std::string& arch, model::KvType kv) {
   SCOPED_TRACE(arch + (kv == model::KvType::kF16 ? " f16 cache" : " f32 cache"));
-  const auto dir = testing::make_temp_dir("trit-simt");
-  model::DummyOptions o;
-  o.path = (dir / "m.gguf").string();
-  o.shape = {"test", arch, 128, 256, 2, 4, 2, 300, 64, 10000.0};  // small: every thread is a fiber
-  o.show_progress = false;
-  model::write_dummy_model(o);
-  auto m = model::Model::load(o.path, {.show_progress = false});
+  // Small: every thread is a fiber.
+  auto m = load_dummy({"test", arch, 128, 256, 2, 4, 2, 300, 64, 10000.0}, 42);
   const model::HParams& h = m->hparams();
   const model::Weights& w = m->weights();
   const int d = static_cast<int>(h.n_embd), hd_q = static_cast<int>(h.n_embd_q()), n_ff = static_cast<int>(h.n_ff);

@@ -26,17 +26,6 @@
 namespace trit::cuda {
 namespace {
 
-std::unique_ptr<model::Model> dummy(const model::DummyShape& shape, uint64_t seed) {
-  const auto dir = testing::make_temp_dir("trit-cuda-emu");
-  model::DummyOptions o;
-  o.path = (dir / "m.gguf").string();
-  o.shape = shape;
-  o.seed = seed;
-  o.show_progress = false;
-  model::write_dummy_model(o);
-  return model::Model::load(o.path, {.show_progress = false});
-}
-
 std::vector<int32_t> tokens(int n, int vocab) {
   std::vector<int32_t> t;
   for (int i = 0; i < n; ++i) t.push_back(static_cast<int32_t>((i * 7919 + 13) % vocab));
@@ -52,7 +41,7 @@ void check_against_cpu(const std::string& arch, model::KvType kv, int64_t window
                (persistent ? " persistent" : ""));
   model::DummyShape shape{"emu", arch, 128, 256, 2, 4, 2, 300, 64, 10000.0};
   shape.sliding_window = window;
-  auto m = dummy(shape, 3);
+  auto m = load_dummy(shape, 3);
   const int64_t n_vocab = m->hparams().n_vocab;
   model::Forward cpu(*m, 1);
   CudaBackend gpu(*m, {.flash_min_tokens = 0, .persistent_decode = persistent, .show_progress = false});
@@ -110,7 +99,7 @@ TEST(EmulatedCudaBackend, PersistentDecodeStepsGiveTheCpuEnginesLogits) {
 TEST(EmulatedCudaBackend, EmbeddingsAreTheCpuEnginesVectors) {
   for (const char* name : {"embed-qwen3-tiny", "embed-gemma3-tiny"}) {
     SCOPED_TRACE(name);
-    auto m = dummy(model::find_dummy_shape(name), 9);
+    auto m = load_dummy(model::find_dummy_shape(name), 9);
     const int vocab = static_cast<int>(m->hparams().n_vocab);
     const std::vector<std::vector<int32_t>> inputs = {tokens(3, vocab), tokens(21, vocab), tokens(1, vocab)};
     model::Embedder cpu(*m, 1, model::KvType::kF16), cpu32(*m, 1, model::KvType::kF32);

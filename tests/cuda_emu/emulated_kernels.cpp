@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cmath>
 #include <memory>
-#include <numeric>
 #include <stdexcept>
 #include <vector>
 
@@ -18,6 +17,8 @@
 #include "kernels/elementwise.h"
 #include "kernels/norm.h"
 #include "kernels/rope.h"
+#include "model/backend.h"
+#include "sampling/sampler.h"
 #include "tensor/codec.h"
 
 namespace trit::cuda {
@@ -211,10 +212,8 @@ void rms_norm_rows(const float* x, int ld_x, int cols, int n, const float* w, fl
 
 void argmax_rows(const float* logits, int n, int cols, int32_t* ids, cudaStream_t stream) {
   enqueue(stream, [=] {
-    for (int r = 0; r < n; ++r) {
-      const float* row = logits + static_cast<int64_t>(r) * cols;
-      ids[r] = static_cast<int32_t>(std::max_element(row, row + cols) - row);  // the first maximum
-    }
+    for (int r = 0; r < n; ++r)
+      ids[r] = sampling::argmax({logits + static_cast<int64_t>(r) * cols, static_cast<size_t>(cols)});
   });
 }
 
@@ -223,17 +222,12 @@ size_t top_k_scratch_bytes(int, int, int) { return 0; }
 void top_k_rows(const float* logits, int n, int cols, int k, void*, float* out_logits, int32_t* out_ids,
                 cudaStream_t stream) {
   enqueue(stream, [=] {
-    std::vector<int32_t> ids(static_cast<size_t>(cols));
-    for (int r = 0; r < n; ++r) {
-      const float* row = logits + static_cast<int64_t>(r) * cols;
-      std::iota(ids.begin(), ids.end(), 0);
-      std::partial_sort(ids.begin(), ids.begin() + k, ids.end(),
-                        [&](int32_t a, int32_t b) { return row[a] > row[b] || (row[a] == row[b] && a < b); });
-      for (int i = 0; i < k; ++i) {
-        out_ids[static_cast<int64_t>(r) * k + i] = ids[static_cast<size_t>(i)];
-        out_logits[static_cast<int64_t>(r) * k + i] = row[ids[static_cast<size_t>(i)]];
-      }
-    }
+    std::vector<float> top;
+    std::vector<int32_t> ids;
+    for (int r = 0; r < n; ++r)
+      model::top_logits({logits + static_cast<int64_t>(r) * cols, static_cast<size_t>(cols)}, k, top, ids);
+    std::copy(top.begin(), top.end(), out_logits);
+    std::copy(ids.begin(), ids.end(), out_ids);
   });
 }
 
